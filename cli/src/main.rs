@@ -1,0 +1,4 @@
+//! The `otlpx` command.
+fn main() {
+    println!("otlpx {}", env!("CARGO_PKG_VERSION"));
+}

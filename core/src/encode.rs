@@ -1,0 +1,499 @@
+//! The protobuf writer for `opentelemetry.proto.trace.v1.Span` and its parts.
+//!
+//! Owns: varints, tags and length prefixes, written by hand; the field numbers
+//! of opentelemetry-proto; span limits (attribute, event and link counts,
+//! attribute value length) with the `dropped_*_count` fields filled in.
+//! Must not: allocate, lock, or know about batches and transports.
+//!
+//! Every nested message's length is computed arithmetically before it is
+//! written (a `KeyValue`'s size is known from its key and value lengths), so
+//! each byte is written once, straight into the caller's buffer. Fields are
+//! written in ascending field-number order and proto3 defaults are omitted, so
+//! the bytes equal prost's canonical encoding of the same message.
+
+use crate::model::{AnyValue, Event, KeyValue, Link, Resource, Scope, Span, Status};
+
+/// Span limits from the OpenTelemetry specification (`OTEL_SPAN_*_LIMIT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanLimits {
+    /// Attributes kept per span (default 128).
+    pub attribute_count: u32,
+    /// Length limit of string attribute values, in characters (default: none).
+    pub attribute_value_length: Option<u32>,
+    /// Events kept per span (default 128).
+    pub event_count: u32,
+    /// Links kept per span (default 128).
+    pub link_count: u32,
+    /// Attributes kept per event (default 128).
+    pub attributes_per_event: u32,
+    /// Attributes kept per link (default 128).
+    pub attributes_per_link: u32,
+}
+
+impl Default for SpanLimits {
+    fn default() -> Self {
+        SpanLimits {
+            attribute_count: 128,
+            attribute_value_length: None,
+            event_count: 128,
+            link_count: 128,
+            attributes_per_event: 128,
+            attributes_per_link: 128,
+        }
+    }
+}
+
+impl SpanLimits {
+    /// No limits at all (for tests and for re-encoding already limited data).
+    pub const UNLIMITED: SpanLimits = SpanLimits {
+        attribute_count: u32::MAX,
+        attribute_value_length: None,
+        event_count: u32::MAX,
+        link_count: u32::MAX,
+        attributes_per_event: u32::MAX,
+        attributes_per_link: u32::MAX,
+    };
+
+    #[inline]
+    fn value_len(&self) -> usize {
+        match self.attribute_value_length {
+            Some(n) => n as usize,
+            None => usize::MAX,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Wire primitives.
+
+/// Wire types.
+const VARINT: u8 = 0;
+const FIXED64: u8 = 1;
+const LEN: u8 = 2;
+const FIXED32: u8 = 5;
+
+#[inline(always)]
+const fn tag(field: u8, wire: u8) -> u8 {
+    (field << 3) | wire
+}
+
+/// The number of bytes `v` takes as a varint.
+#[inline(always)]
+pub const fn varint_len(v: u64) -> usize {
+    // Same formula as prost: 1 byte per started 7 bits.
+    ((((v | 1).leading_zeros() ^ 63) * 9 + 73) / 64) as usize
+}
+
+/// Size of a length-delimited field with a one-byte tag and `n` content bytes.
+#[inline(always)]
+pub const fn len_field(n: usize) -> usize {
+    1 + varint_len(n as u64) + n
+}
+
+#[inline(always)]
+fn opt_len_field(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        len_field(n)
+    }
+}
+
+#[inline(always)]
+fn opt_varint_field(v: u64) -> usize {
+    if v == 0 {
+        0
+    } else {
+        1 + varint_len(v)
+    }
+}
+
+/// A cursor over a buffer whose needed size was computed beforehand.
+///
+/// Writes are bounds-checked (a miscomputed size panics instead of corrupting
+/// memory); the checks are predictable and cheap.
+pub struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer at the start of `buf`.
+    #[inline]
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Writer { buf, pos: 0 }
+    }
+    /// Bytes written so far.
+    #[inline]
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+    #[inline(always)]
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.buf[self.pos] = b;
+        self.pos += 1;
+    }
+    #[inline(always)]
+    pub(crate) fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.byte(v as u8);
+    }
+    #[inline(always)]
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
+        let end = self.pos + b.len();
+        self.buf[self.pos..end].copy_from_slice(b);
+        self.pos = end;
+    }
+    #[inline(always)]
+    fn fixed64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+    #[inline(always)]
+    fn fixed32(&mut self, v: u32) {
+        self.bytes(&v.to_le_bytes());
+    }
+    /// Tag and length of a length-delimited field.
+    #[inline(always)]
+    pub(crate) fn len_header(&mut self, field: u8, n: usize) {
+        self.byte(tag(field, LEN));
+        self.varint(n as u64);
+    }
+    #[inline(always)]
+    fn len_bytes(&mut self, field: u8, b: &[u8]) {
+        self.len_header(field, b.len());
+        self.bytes(b);
+    }
+    #[inline(always)]
+    fn opt_len_bytes(&mut self, field: u8, b: &[u8]) {
+        if !b.is_empty() {
+            self.len_bytes(field, b);
+        }
+    }
+    #[inline(always)]
+    fn opt_varint(&mut self, field: u8, v: u64) {
+        if v != 0 {
+            self.byte(tag(field, VARINT));
+            self.varint(v);
+        }
+    }
+    #[inline(always)]
+    fn opt_fixed64(&mut self, field: u8, v: u64) {
+        if v != 0 {
+            self.byte(tag(field, FIXED64));
+            self.fixed64(v);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Attribute values.
+
+/// Truncates `s` to at most `limit` characters (Unicode scalar values).
+#[inline(always)]
+fn truncate(s: &str, limit: usize) -> &str {
+    if s.len() <= limit {
+        return s; // bytes >= chars, so it fits
+    }
+    match s.char_indices().nth(limit) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Content length of an `AnyValue` message. `limit` truncates strings
+/// (top-level values and array elements, as the specification says).
+fn any_value_len(v: &AnyValue<'_>, limit: usize) -> usize {
+    match *v {
+        AnyValue::Str(s) => len_field(truncate(s, limit).len()),
+        AnyValue::Bool(_) => 2,
+        AnyValue::Int(i) => 1 + varint_len(i as u64),
+        AnyValue::Double(_) => 9,
+        AnyValue::Bytes(b) => len_field(b.len()),
+        AnyValue::Array(vs) => len_field(array_len(vs, limit)),
+        AnyValue::KvList(kvs) => len_field(kvlist_len(kvs)),
+    }
+}
+
+fn array_len(vs: &[AnyValue<'_>], limit: usize) -> usize {
+    vs.iter().map(|v| len_field(any_value_len(v, limit))).sum()
+}
+
+fn kvlist_len(kvs: &[KeyValue<'_>]) -> usize {
+    kvs.iter()
+        .map(|kv| len_field(key_value_len(kv, usize::MAX)))
+        .sum()
+}
+
+/// Content length of a `KeyValue` message.
+#[inline]
+fn key_value_len(kv: &KeyValue<'_>, limit: usize) -> usize {
+    opt_len_field(kv.key.len()) + len_field(any_value_len(&kv.value, limit))
+}
+
+/// Length of a repeated `KeyValue` field (tags and prefixes included), first `n` only.
+#[inline]
+fn attributes_len(kvs: &[KeyValue<'_>], n: usize, limit: usize) -> usize {
+    kvs[..n]
+        .iter()
+        .map(|kv| len_field(key_value_len(kv, limit)))
+        .sum()
+}
+
+fn write_any_value(w: &mut Writer<'_>, v: &AnyValue<'_>, limit: usize) {
+    match *v {
+        AnyValue::Str(s) => w.len_bytes(1, truncate(s, limit).as_bytes()),
+        AnyValue::Bool(b) => {
+            w.byte(tag(2, VARINT));
+            w.byte(b as u8);
+        }
+        AnyValue::Int(i) => {
+            w.byte(tag(3, VARINT));
+            w.varint(i as u64);
+        }
+        AnyValue::Double(d) => {
+            w.byte(tag(4, FIXED64));
+            w.fixed64(d.to_bits());
+        }
+        AnyValue::Bytes(b) => w.len_bytes(7, b),
+        AnyValue::Array(vs) => {
+            w.len_header(5, array_len(vs, limit));
+            for v in vs {
+                w.len_header(1, any_value_len(v, limit));
+                write_any_value(w, v, limit);
+            }
+        }
+        AnyValue::KvList(kvs) => {
+            w.len_header(6, kvlist_len(kvs));
+            for kv in kvs {
+                write_key_value(w, 1, kv, usize::MAX);
+            }
+        }
+    }
+}
+
+/// Writes one `KeyValue` as field `field` (tag, length, content).
+#[inline]
+fn write_key_value(w: &mut Writer<'_>, field: u8, kv: &KeyValue<'_>, limit: usize) {
+    let vlen = any_value_len(&kv.value, limit);
+    let klen = opt_len_field(kv.key.len()) + len_field(vlen);
+    w.len_header(field, klen);
+    w.opt_len_bytes(1, kv.key.as_bytes());
+    w.len_header(2, vlen);
+    write_any_value(w, &kv.value, limit);
+}
+
+#[inline]
+fn write_attributes(w: &mut Writer<'_>, field: u8, kvs: &[KeyValue<'_>], limit: usize) {
+    for kv in kvs {
+        write_key_value(w, field, kv, limit);
+    }
+}
+
+/// Kept count and new dropped count for a list under a count limit.
+#[inline(always)]
+fn limited(len: usize, max: u32, already_dropped: u32) -> (usize, u32) {
+    let max = max as usize;
+    if len <= max {
+        (len, already_dropped)
+    } else {
+        let extra = u32::try_from(len - max).unwrap_or(u32::MAX);
+        (max, already_dropped.saturating_add(extra))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Events, links, status.
+
+fn event_len(e: &Event<'_>, l: &SpanLimits) -> usize {
+    let (n, dropped) = limited(e.attributes.len(), l.attributes_per_event, e.dropped_attributes_count);
+    let vl = l.value_len();
+    (if e.time_unix_nano != 0 { 9 } else { 0 })
+        + opt_len_field(e.name.len())
+        + attributes_len(e.attributes, n, vl)
+        + opt_varint_field(dropped as u64)
+}
+
+fn write_event(w: &mut Writer<'_>, e: &Event<'_>, l: &SpanLimits) {
+    let (n, dropped) = limited(e.attributes.len(), l.attributes_per_event, e.dropped_attributes_count);
+    let vl = l.value_len();
+    w.opt_fixed64(1, e.time_unix_nano);
+    w.opt_len_bytes(2, e.name.as_bytes());
+    write_attributes(w, 3, &e.attributes[..n], vl);
+    w.opt_varint(4, dropped as u64);
+}
+
+fn link_len(k: &Link<'_>, l: &SpanLimits) -> usize {
+    let (n, dropped) = limited(k.attributes.len(), l.attributes_per_link, k.dropped_attributes_count);
+    18 + 10
+        + opt_len_field(k.trace_state.len())
+        + attributes_len(k.attributes, n, l.value_len())
+        + opt_varint_field(dropped as u64)
+        + if k.flags != 0 { 5 } else { 0 }
+}
+
+fn write_link(w: &mut Writer<'_>, k: &Link<'_>, l: &SpanLimits) {
+    let (n, dropped) = limited(k.attributes.len(), l.attributes_per_link, k.dropped_attributes_count);
+    w.len_bytes(1, &k.trace_id);
+    w.len_bytes(2, &k.span_id);
+    w.opt_len_bytes(3, k.trace_state.as_bytes());
+    write_attributes(w, 4, &k.attributes[..n], l.value_len());
+    w.opt_varint(5, dropped as u64);
+    if k.flags != 0 {
+        w.byte(tag(6, FIXED32));
+        w.fixed32(k.flags);
+    }
+}
+
+#[inline]
+fn status_len(s: &Status<'_>) -> usize {
+    opt_len_field(s.message.len()) + opt_varint_field(s.code as u64)
+}
+
+// ---------------------------------------------------------------------------
+// Span.
+
+/// The `Span` field tag 16 (`flags`, fixed32) takes two bytes.
+const FLAGS_TAG: [u8; 2] = [(16 << 3 | FIXED32) | 0x80, 0x01];
+
+/// The content length of the `Span` message for `span` under `limits`.
+pub fn span_len(span: &Span<'_>, limits: &SpanLimits) -> usize {
+    let vl = limits.value_len();
+    let (na, da) = limited(span.attributes.len(), limits.attribute_count, span.dropped_attributes_count);
+    let (ne, de) = limited(span.events.len(), limits.event_count, span.dropped_events_count);
+    let (nl, dl) = limited(span.links.len(), limits.link_count, span.dropped_links_count);
+    let mut n = 18 + 10; // trace_id, span_id
+    n += opt_len_field(span.trace_state.len());
+    if span.parent_span_id.is_some() {
+        n += 10;
+    }
+    n += opt_len_field(span.name.len());
+    n += opt_varint_field(span.kind as u64);
+    if span.start_time_unix_nano != 0 {
+        n += 9;
+    }
+    if span.end_time_unix_nano != 0 {
+        n += 9;
+    }
+    n += attributes_len(span.attributes, na, vl);
+    n += opt_varint_field(da as u64);
+    for e in &span.events[..ne] {
+        n += len_field(event_len(e, limits));
+    }
+    n += opt_varint_field(de as u64);
+    for k in &span.links[..nl] {
+        n += len_field(link_len(k, limits));
+    }
+    n += opt_varint_field(dl as u64);
+    if !span.status.is_unset() {
+        n += len_field(status_len(&span.status));
+    }
+    if span.flags != 0 {
+        n += 6;
+    }
+    n
+}
+
+/// Writes the `Span` message content (no tag, no length prefix).
+/// `w` must have room for [`span_len`] bytes.
+pub fn write_span(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
+    let vl = limits.value_len();
+    let (na, da) = limited(span.attributes.len(), limits.attribute_count, span.dropped_attributes_count);
+    let (ne, de) = limited(span.events.len(), limits.event_count, span.dropped_events_count);
+    let (nl, dl) = limited(span.links.len(), limits.link_count, span.dropped_links_count);
+    w.len_bytes(1, &span.trace_id);
+    w.len_bytes(2, &span.span_id);
+    w.opt_len_bytes(3, span.trace_state.as_bytes());
+    if let Some(p) = &span.parent_span_id {
+        w.len_bytes(4, p);
+    }
+    w.opt_len_bytes(5, span.name.as_bytes());
+    w.opt_varint(6, span.kind as u64);
+    w.opt_fixed64(7, span.start_time_unix_nano);
+    w.opt_fixed64(8, span.end_time_unix_nano);
+    write_attributes(w, 9, &span.attributes[..na], vl);
+    w.opt_varint(10, da as u64);
+    for e in &span.events[..ne] {
+        w.len_header(11, event_len(e, limits));
+        write_event(w, e, limits);
+    }
+    w.opt_varint(12, de as u64);
+    for k in &span.links[..nl] {
+        w.len_header(13, link_len(k, limits));
+        write_link(w, k, limits);
+    }
+    w.opt_varint(14, dl as u64);
+    if !span.status.is_unset() {
+        w.len_header(15, status_len(&span.status));
+        w.opt_len_bytes(2, span.status.message.as_bytes());
+        w.opt_varint(3, span.status.code as u64);
+    }
+    if span.flags != 0 {
+        w.bytes(&FLAGS_TAG);
+        w.fixed32(span.flags);
+    }
+}
+
+/// Encodes `span` as a `Span` message, appended to `out`.
+/// Allocates only when `out` lacks capacity.
+pub fn encode_span(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) {
+    let n = span_len(span, limits);
+    let start = out.len();
+    out.resize(start + n, 0);
+    let mut w = Writer::new(&mut out[start..]);
+    write_span(&mut w, span, limits);
+    debug_assert_eq!(w.pos(), n);
+}
+
+// ---------------------------------------------------------------------------
+// Resource and scope (encoded once, when configured).
+
+/// Encodes a `Resource` message's content, appended to `out`.
+pub fn encode_resource(r: &Resource<'_>, out: &mut Vec<u8>) {
+    let n = attributes_len(r.attributes, r.attributes.len(), usize::MAX)
+        + opt_varint_field(r.dropped_attributes_count as u64);
+    let start = out.len();
+    out.resize(start + n, 0);
+    let mut w = Writer::new(&mut out[start..]);
+    write_attributes(&mut w, 1, r.attributes, usize::MAX);
+    w.opt_varint(2, r.dropped_attributes_count as u64);
+    debug_assert_eq!(w.pos(), n);
+}
+
+/// Encodes an `InstrumentationScope` message's content, appended to `out`.
+pub fn encode_scope(s: &Scope<'_>, out: &mut Vec<u8>) {
+    let n = opt_len_field(s.name.len())
+        + opt_len_field(s.version.len())
+        + attributes_len(s.attributes, s.attributes.len(), usize::MAX)
+        + opt_varint_field(s.dropped_attributes_count as u64);
+    let start = out.len();
+    out.resize(start + n, 0);
+    let mut w = Writer::new(&mut out[start..]);
+    w.opt_len_bytes(1, s.name.as_bytes());
+    w.opt_len_bytes(2, s.version.as_bytes());
+    write_attributes(&mut w, 3, s.attributes, usize::MAX);
+    w.opt_varint(4, s.dropped_attributes_count as u64);
+    debug_assert_eq!(w.pos(), n);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_lengths() {
+        for (v, n) in [(0u64, 1), (127, 1), (128, 2), (16383, 2), (16384, 3), (u64::MAX, 10)] {
+            assert_eq!(varint_len(v), n, "{v}");
+        }
+    }
+
+    #[test]
+    fn truncation_counts_characters() {
+        assert_eq!(truncate("héllo", 2), "hé");
+        assert_eq!(truncate("héllo", 10), "héllo");
+        assert_eq!(truncate("", 0), "");
+        assert_eq!(truncate("abc", 0), "");
+    }
+}

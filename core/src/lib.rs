@@ -1,0 +1,23 @@
+//! otlpx-core: the span model, the zero-allocation OTLP encoder, the bounded
+//! batcher and the stats every frontend reads.
+//!
+//! No async, no FFI or wasm types, no frontend dependency. See
+//! `docs/ARCHITECTURE.md` for how a span flows through these modules.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod config;
+pub mod encode;
+pub mod envelope;
+pub mod model;
+pub mod retry;
+pub mod sampler;
+pub mod stats;
+
+pub use batch::{Batch, BatchConfig, BatchError, Batcher, Enqueued};
+pub use encode::SpanLimits;
+pub use model::{
+    AnyValue, Event, KeyValue, Link, Resource, Scope, ScopeId, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
+};
+pub use stats::{DropReason, RequestOutcome, Stats, StatsSnapshot};
