@@ -9,8 +9,9 @@
 //! Memory is fixed at construction: `ceil(max_queue_size / max_export_batch_size) + 1`
 //! blocks, each with a buffer of `max_batch_bytes` (reserved, touched only as
 //! spans are written) and room for `max_export_batch_size` span entries. A
-//! producer computes its span's encoded size without any lock, then, under
-//! the lock, encodes it straight into the current block (no second copy).
+//! producer takes the lock and encodes its span in one pass straight into the
+//! current block (no size pass, no second copy); when the span does not fit
+//! what is left, the block is sealed and the span encoded into a fresh one.
 //! A block is sealed into a batch when it holds `max_export_batch_size` spans
 //! or the next span would push the request past `max_batch_bytes`. The
 //! exporter takes batches and hands the blocks back when they are sent.
@@ -19,7 +20,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::encode::{len_field, span_len, write_span, SpanLimits, Writer};
+use crate::encode::{len_field, span_len, write_span_entry, SpanLimits, Writer};
 use crate::envelope::{base_overhead, write_request, EncodedResource, EncodedScope};
 use crate::model::{Resource, Scope, ScopeId, Span};
 use crate::stats::{DropReason, Stats};
@@ -274,8 +275,6 @@ impl Batcher {
     /// Encodes `span` into the queue. Never blocks on I/O and never allocates;
     /// a refused span is counted under its [`DropReason`] and returned as `Err`.
     pub fn record(&self, scope: ScopeId, span: &Span<'_>) -> Result<Enqueued, DropReason> {
-        let n = span_len(span, &self.cfg.limits);
-        let entry = len_field(n);
         let sid = scope.0 as usize;
         let mut q = self.lock();
         let stats = &*self.stats;
@@ -286,10 +285,8 @@ impl Batcher {
             Some(DropReason::Shutdown)
         } else if sid >= q.scope_overhead.len() {
             Some(DropReason::Invalid)
-        } else if entry + q.scope_overhead[sid] > self.span_capacity || n > u32::MAX as usize {
-            Some(DropReason::TooLarge)
         } else if q.queued >= self.cfg.max_queue_size {
-            Some(DropReason::QueueFull)
+            Some(self.full_or_too_large(span, q.scope_overhead[sid]))
         } else {
             None
         };
@@ -301,63 +298,78 @@ impl Batcher {
         let sov = q.scope_overhead[sid];
         let q = &mut *q;
         let mut ready = false;
-        // Seal the current block if this span does not fit.
-        if let Some(b) = &q.current {
-            let extra = if b.has_scope(sid) { 0 } else { sov };
-            if b.len + b.overhead + entry + extra > self.span_capacity {
-                if let Some(b) = q.current.take() {
-                    q.sealed.push_back(b);
+        // Encode straight into the current block; when the span does not fit
+        // what is left of it, seal the block and encode again into a fresh one.
+        loop {
+            if q.current.is_none() {
+                match q.free.pop() {
+                    Some(mut b) => {
+                        b.reset();
+                        q.current = Some(b);
+                    }
+                    None => {
+                        let reason = self.full_or_too_large(span, sov);
+                        stats.add_dropped(reason, 1);
+                        return Err(reason);
+                    }
+                }
+            }
+            let Some(b) = q.current.as_mut() else {
+                continue; // installed just above
+            };
+            let new_scope = !b.has_scope(sid);
+            let used = b.len + b.overhead + if new_scope { sov } else { 0 };
+            let room = self.span_capacity.saturating_sub(used);
+            let start = b.len;
+            let mut w = Writer::new(&mut b.buf[start..start + room]);
+            write_span_entry(&mut w, span, &self.cfg.limits);
+            if !w.overflowed() {
+                let entry = w.pos();
+                if new_scope {
+                    b.scope_mark[sid] = b.epoch;
+                    b.scope_bytes[sid] = 0;
+                    b.scopes.push(sid as u16);
+                    b.overhead += sov;
+                }
+                b.len += entry;
+                b.scope_bytes[sid] += entry;
+                b.entries.push(Entry {
+                    scope: sid as u16,
+                    start: start as u32,
+                    len: entry as u32,
+                });
+                if b.entries.len() >= self.cfg.max_export_batch_size {
+                    if let Some(b) = q.current.take() {
+                        q.sealed.push_back(b);
+                    }
                     ready = true;
                 }
+                q.queued += 1;
+                stats
+                    .bytes_encoded
+                    .store(stats.bytes_encoded.load(Relaxed) + entry as u64, Relaxed);
+                return Ok(if ready { Enqueued::BatchReady } else { Enqueued::Queued });
             }
-        }
-        if q.current.is_none() {
-            match q.free.pop() {
-                Some(mut b) => {
-                    b.reset();
-                    q.current = Some(b);
-                }
-                None => {
-                    stats.add_dropped(DropReason::QueueFull, 1);
-                    return Err(DropReason::QueueFull);
-                }
+            // Rare path (once per block): would it fit even an empty request?
+            if b.entries.is_empty() || self.full_or_too_large(span, sov) == DropReason::TooLarge {
+                stats.add_dropped(DropReason::TooLarge, 1);
+                return Err(DropReason::TooLarge);
             }
-        }
-        let Some(b) = q.current.as_mut() else {
-            // Unreachable: a block was just installed.
-            stats.add_dropped(DropReason::QueueFull, 1);
-            return Err(DropReason::QueueFull);
-        };
-        if !b.has_scope(sid) {
-            b.scope_mark[sid] = b.epoch;
-            b.scope_bytes[sid] = 0;
-            b.scopes.push(sid as u16);
-            b.overhead += sov;
-        }
-        let start = b.len;
-        let mut w = Writer::new(&mut b.buf[start..start + entry]);
-        w.len_header(2, n);
-        write_span(&mut w, span, &self.cfg.limits);
-        debug_assert_eq!(w.pos(), entry);
-        b.len += entry;
-        b.scope_bytes[sid] += entry;
-        b.entries.push(Entry {
-            scope: sid as u16,
-            start: start as u32,
-            len: entry as u32,
-        });
-        let full = b.entries.len() >= self.cfg.max_export_batch_size;
-        if full {
             if let Some(b) = q.current.take() {
                 q.sealed.push_back(b);
             }
             ready = true;
         }
-        q.queued += 1;
-        stats
-            .bytes_encoded
-            .store(stats.bytes_encoded.load(Relaxed) + entry as u64, Relaxed);
-        Ok(if ready { Enqueued::BatchReady } else { Enqueued::Queued })
+    }
+
+    /// The reason to give a span refused for lack of room: `too_large` when
+    /// it would not fit even an empty request, else `queue_full` (drop path only).
+    fn full_or_too_large(&self, span: &Span<'_>, scope_overhead: usize) -> DropReason {
+        if len_field(span_len(span, &self.cfg.limits)) + scope_overhead > self.span_capacity {
+            DropReason::TooLarge
+        } else {
+            DropReason::QueueFull
+        }
     }
 
     /// Takes the oldest full batch; with `partial`, also the current one

@@ -80,6 +80,9 @@ const fn tag(field: u8, wire: u8) -> u8 {
 /// The number of bytes `v` takes as a varint.
 #[inline(always)]
 pub const fn varint_len(v: u64) -> usize {
+    if v < 0x80 {
+        return 1; // the common case: short strings, small lengths
+    }
     // Same formula as prost: 1 byte per started 7 bits.
     ((((v | 1).leading_zeros() ^ 63) * 9 + 73) / 64) as usize
 }
@@ -110,42 +113,167 @@ fn opt_varint_field(v: u64) -> usize {
 
 /// A cursor over a buffer whose needed size was computed beforehand.
 ///
-/// Writes are bounds-checked (a miscomputed size panics instead of corrupting
-/// memory); the checks are predictable and cheap.
+/// Every public operation checks, once, that the bytes it is about to write
+/// fit (a miscomputed size panics instead of corrupting memory); inside an
+/// operation the writes are unchecked. An operation's size is computed in the
+/// same function from the same values it then writes, so the check covers
+/// exactly what follows it.
 pub struct Writer<'a> {
     buf: &'a mut [u8],
     pos: usize,
+    overflow: bool,
 }
 
+#[allow(unsafe_code)]
 impl<'a> Writer<'a> {
     /// A writer at the start of `buf`.
     #[inline]
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Writer { buf, pos: 0 }
+        Writer {
+            buf,
+            pos: 0,
+            overflow: false,
+        }
+    }
+
+    /// True when a write did not fit; the bytes written are then incomplete
+    /// and must be discarded.
+    #[inline]
+    pub fn overflowed(&self) -> bool {
+        self.overflow
     }
     /// Bytes written so far.
     #[inline]
     pub fn pos(&self) -> usize {
         self.pos
     }
+
+    /// Checks that `n` more bytes fit; every unchecked write below is
+    /// preceded by this check for at least the bytes it writes. When they do
+    /// not fit, the writer is marked overflowed and writes nothing more.
+    #[inline(always)]
+    #[must_use]
+    fn reserve(&mut self, n: usize) -> bool {
+        if n <= self.buf.len() - self.pos && !self.overflow {
+            true
+        } else {
+            self.overflow = true;
+            false
+        }
+    }
+
+    /// Starts a length-delimited field whose length is not known yet:
+    /// writes the tag and `width` placeholder bytes, returns the content start.
+    #[inline(always)]
+    pub(crate) fn begin(&mut self, field: u8, width: usize) -> usize {
+        if self.reserve(1 + width) {
+            // SAFETY: reserved above.
+            unsafe { self.put(tag(field, LEN)) };
+            self.pos += width;
+        }
+        self.pos
+    }
+
+    /// Ends a field from [`begin`](Self::begin): writes its length as a
+    /// canonical varint, moving the content when the length needs a width
+    /// other than the placeholder's.
+    #[inline(always)]
+    pub(crate) fn end(&mut self, start: usize, width: usize) {
+        if self.overflow {
+            return;
+        }
+        let len = self.pos - start;
+        let need = varint_len(len as u64);
+        if need != width {
+            if need > width && !self.reserve(need - width) {
+                return;
+            }
+            let to = start - width + need;
+            self.buf.copy_within(start..self.pos, to);
+            self.pos = to + len;
+        }
+        let mut at = start - width;
+        let mut v = len as u64;
+        while v >= 0x80 {
+            self.buf[at] = (v as u8) | 0x80;
+            v >>= 7;
+            at += 1;
+        }
+        self.buf[at] = v as u8;
+    }
+
+    // --- unchecked primitives: callers have reserved the bytes ---
+
+    /// The write cursor as a raw pointer (for a run of unchecked writes).
+    #[inline(always)]
+    fn cursor(&mut self) -> *mut u8 {
+        // SAFETY: pos <= len always holds, so this stays in (or one past) the buffer.
+        unsafe { self.buf.as_mut_ptr().add(self.pos) }
+    }
+
+    /// Moves `pos` to a cursor obtained from [`cursor`](Self::cursor).
+    #[inline(always)]
+    fn advance_to(&mut self, p: *mut u8) {
+        // SAFETY: `p` was derived from this buffer's pointer by the writes
+        // of one reserved run, so it lies within the buffer.
+        let pos = unsafe { p.offset_from(self.buf.as_ptr()) } as usize;
+        debug_assert!(pos <= self.buf.len());
+        self.pos = pos;
+    }
+
+    #[inline(always)]
+    unsafe fn put(&mut self, b: u8) {
+        let p = self.cursor();
+        // SAFETY: the caller reserved this byte.
+        unsafe { self.advance_to(raw::put(p, b)) };
+    }
+
+    #[inline(always)]
+    unsafe fn put_varint(&mut self, v: u64) {
+        let p = self.cursor();
+        // SAFETY: the caller reserved `varint_len(v)` bytes.
+        unsafe { self.advance_to(raw::varint(p, v)) };
+    }
+
+    #[inline(always)]
+    unsafe fn put_slice(&mut self, src: &[u8]) {
+        let p = self.cursor();
+        // SAFETY: the caller reserved `src.len()` bytes.
+        unsafe { self.advance_to(raw::slice(p, src)) };
+    }
+
+    #[inline(always)]
+    unsafe fn put_len_bytes(&mut self, field: u8, b: &[u8]) {
+        let p = self.cursor();
+        // SAFETY: the caller reserved `len_field(b.len())` bytes.
+        unsafe { self.advance_to(raw::len_bytes(p, field, b)) };
+    }
+
+    // --- checked operations ---
+
     #[inline(always)]
     pub(crate) fn byte(&mut self, b: u8) {
-        self.buf[self.pos] = b;
-        self.pos += 1;
+        if !self.reserve(1) {
+            return;
+        }
+        // SAFETY: reserved above.
+        unsafe { self.put(b) };
     }
     #[inline(always)]
-    pub(crate) fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.byte((v as u8) | 0x80);
-            v >>= 7;
+    pub(crate) fn varint(&mut self, v: u64) {
+        if !self.reserve(varint_len(v)) {
+            return;
         }
-        self.byte(v as u8);
+        // SAFETY: reserved above.
+        unsafe { self.put_varint(v) };
     }
     #[inline(always)]
     pub(crate) fn bytes(&mut self, b: &[u8]) {
-        let end = self.pos + b.len();
-        self.buf[self.pos..end].copy_from_slice(b);
-        self.pos = end;
+        if !self.reserve(b.len()) {
+            return;
+        }
+        // SAFETY: reserved above.
+        unsafe { self.put_slice(b) };
     }
     #[inline(always)]
     fn fixed64(&mut self, v: u64) {
@@ -158,13 +286,22 @@ impl<'a> Writer<'a> {
     /// Tag and length of a length-delimited field.
     #[inline(always)]
     pub(crate) fn len_header(&mut self, field: u8, n: usize) {
-        self.byte(tag(field, LEN));
-        self.varint(n as u64);
+        if !self.reserve(1 + varint_len(n as u64)) {
+            return;
+        }
+        // SAFETY: reserved above.
+        unsafe {
+            self.put(tag(field, LEN));
+            self.put_varint(n as u64);
+        }
     }
     #[inline(always)]
     fn len_bytes(&mut self, field: u8, b: &[u8]) {
-        self.len_header(field, b.len());
-        self.bytes(b);
+        if !self.reserve(len_field(b.len())) {
+            return;
+        }
+        // SAFETY: reserved above.
+        unsafe { self.put_len_bytes(field, b) };
     }
     #[inline(always)]
     fn opt_len_bytes(&mut self, field: u8, b: &[u8]) {
@@ -175,16 +312,142 @@ impl<'a> Writer<'a> {
     #[inline(always)]
     fn opt_varint(&mut self, field: u8, v: u64) {
         if v != 0 {
-            self.byte(tag(field, VARINT));
-            self.varint(v);
+            if !self.reserve(1 + varint_len(v)) {
+                return;
+            }
+            // SAFETY: reserved above.
+            unsafe {
+                self.put(tag(field, VARINT));
+                self.put_varint(v);
+            }
         }
     }
     #[inline(always)]
     fn opt_fixed64(&mut self, field: u8, v: u64) {
         if v != 0 {
-            self.byte(tag(field, FIXED64));
-            self.fixed64(v);
+            if !self.reserve(9) {
+                return;
+            }
+            // SAFETY: reserved above.
+            unsafe {
+                self.put(tag(field, FIXED64));
+                self.put_slice(&v.to_le_bytes());
+            }
         }
+    }
+
+    /// Writes a `KeyValue` whose value is a scalar as field `field`, with one
+    /// bounds check for the whole pair.
+    #[inline(always)]
+    fn scalar_key_value(&mut self, field: u8, key: &[u8], v: &AnyValue<'_>, limit: usize) {
+        let key_len = if key.is_empty() { 0 } else { len_field(key.len()) };
+        let (value_len, s): (usize, &[u8]) = match *v {
+            AnyValue::Str(x) => {
+                let x = truncate(x, limit).as_bytes();
+                (len_field(x.len()), x)
+            }
+            AnyValue::Bytes(x) => (len_field(x.len()), x),
+            AnyValue::Bool(_) => (2, &[]),
+            AnyValue::Int(i) => (1 + varint_len(i as u64), &[]),
+            AnyValue::Double(_) => (9, &[]),
+            AnyValue::Array(_) | AnyValue::KvList(_) => unreachable!("scalar_key_value on a nested value"),
+        };
+        let kv_len = key_len + 1 + varint_len(value_len as u64) + value_len;
+        if !self.reserve(1 + varint_len(kv_len as u64) + kv_len) {
+            return;
+        }
+        let p = self.cursor();
+        // SAFETY: reserved above: tag, kv length, key field, value field,
+        // exactly the sizes summed into `kv_len`.
+        let p = unsafe {
+            let mut p = raw::put(p, tag(field, LEN));
+            p = raw::varint(p, kv_len as u64);
+            if !key.is_empty() {
+                p = raw::len_bytes(p, 1, key);
+            }
+            p = raw::put(p, tag(2, LEN));
+            p = raw::varint(p, value_len as u64);
+            match *v {
+                AnyValue::Str(_) => raw::len_bytes(p, 1, s),
+                AnyValue::Bytes(_) => raw::len_bytes(p, 7, s),
+                AnyValue::Bool(b) => raw::put(raw::put(p, tag(2, VARINT)), b as u8),
+                AnyValue::Int(i) => raw::varint(raw::put(p, tag(3, VARINT)), i as u64),
+                AnyValue::Double(d) => raw::slice(raw::put(p, tag(4, FIXED64)), &d.to_bits().to_le_bytes()),
+                AnyValue::Array(_) | AnyValue::KvList(_) => p,
+            }
+        };
+        self.advance_to(p);
+    }
+}
+
+/// Unchecked writes through a raw cursor; each returns the advanced cursor.
+/// Callers guarantee the bytes were reserved.
+#[allow(unsafe_code)]
+mod raw {
+    use super::{tag, LEN};
+
+    #[inline(always)]
+    pub(super) unsafe fn put(p: *mut u8, b: u8) -> *mut u8 {
+        // SAFETY: the caller reserved this byte.
+        unsafe {
+            *p = b;
+            p.add(1)
+        }
+    }
+
+    #[inline(always)]
+    pub(super) unsafe fn varint(mut p: *mut u8, mut v: u64) -> *mut u8 {
+        // SAFETY: the caller reserved `varint_len(v)` bytes.
+        unsafe {
+            while v >= 0x80 {
+                p = put(p, (v as u8) | 0x80);
+                v >>= 7;
+            }
+            put(p, v as u8)
+        }
+    }
+
+    /// Copies `src`; short copies use overlapping head and tail words that
+    /// read only inside `src` and write only inside the reserved range.
+    #[inline(always)]
+    pub(super) unsafe fn slice(dst: *mut u8, src: &[u8]) -> *mut u8 {
+        let n = src.len();
+        let sp = src.as_ptr();
+        // SAFETY: the caller reserved `n` bytes at `dst`; every read below
+        // is within `src[..n]` and every write within `dst[..n]`.
+        unsafe {
+            if n >= 16 {
+                if n <= 32 {
+                    let head = (sp as *const u128).read_unaligned();
+                    let tail = (sp.add(n - 16) as *const u128).read_unaligned();
+                    (dst as *mut u128).write_unaligned(head);
+                    (dst.add(n - 16) as *mut u128).write_unaligned(tail);
+                } else {
+                    std::ptr::copy_nonoverlapping(sp, dst, n);
+                }
+            } else if n >= 8 {
+                let head = (sp as *const u64).read_unaligned();
+                let tail = (sp.add(n - 8) as *const u64).read_unaligned();
+                (dst as *mut u64).write_unaligned(head);
+                (dst.add(n - 8) as *mut u64).write_unaligned(tail);
+            } else if n >= 4 {
+                let head = (sp as *const u32).read_unaligned();
+                let tail = (sp.add(n - 4) as *const u32).read_unaligned();
+                (dst as *mut u32).write_unaligned(head);
+                (dst.add(n - 4) as *mut u32).write_unaligned(tail);
+            } else {
+                for i in 0..n {
+                    *dst.add(i) = *sp.add(i);
+                }
+            }
+            dst.add(n)
+        }
+    }
+
+    #[inline(always)]
+    pub(super) unsafe fn len_bytes(p: *mut u8, field: u8, b: &[u8]) -> *mut u8 {
+        // SAFETY: the caller reserved `len_field(b.len())` bytes.
+        unsafe { slice(varint(put(p, tag(field, LEN)), b.len() as u64), b) }
     }
 }
 
@@ -205,6 +468,7 @@ fn truncate(s: &str, limit: usize) -> &str {
 
 /// Content length of an `AnyValue` message. `limit` truncates strings
 /// (top-level values and array elements, as the specification says).
+#[inline(always)]
 fn any_value_len(v: &AnyValue<'_>, limit: usize) -> usize {
     match *v {
         AnyValue::Str(s) => len_field(truncate(s, limit).len()),
@@ -217,18 +481,18 @@ fn any_value_len(v: &AnyValue<'_>, limit: usize) -> usize {
     }
 }
 
+#[inline(never)]
 fn array_len(vs: &[AnyValue<'_>], limit: usize) -> usize {
     vs.iter().map(|v| len_field(any_value_len(v, limit))).sum()
 }
 
+#[inline(never)]
 fn kvlist_len(kvs: &[KeyValue<'_>]) -> usize {
-    kvs.iter()
-        .map(|kv| len_field(key_value_len(kv, usize::MAX)))
-        .sum()
+    kvs.iter().map(|kv| len_field(key_value_len(kv, usize::MAX))).sum()
 }
 
 /// Content length of a `KeyValue` message.
-#[inline]
+#[inline(always)]
 fn key_value_len(kv: &KeyValue<'_>, limit: usize) -> usize {
     opt_len_field(kv.key.len()) + len_field(any_value_len(&kv.value, limit))
 }
@@ -236,12 +500,10 @@ fn key_value_len(kv: &KeyValue<'_>, limit: usize) -> usize {
 /// Length of a repeated `KeyValue` field (tags and prefixes included), first `n` only.
 #[inline]
 fn attributes_len(kvs: &[KeyValue<'_>], n: usize, limit: usize) -> usize {
-    kvs[..n]
-        .iter()
-        .map(|kv| len_field(key_value_len(kv, limit)))
-        .sum()
+    kvs[..n].iter().map(|kv| len_field(key_value_len(kv, limit))).sum()
 }
 
+#[inline(never)]
 fn write_any_value(w: &mut Writer<'_>, v: &AnyValue<'_>, limit: usize) {
     match *v {
         AnyValue::Str(s) => w.len_bytes(1, truncate(s, limit).as_bytes()),
@@ -275,8 +537,16 @@ fn write_any_value(w: &mut Writer<'_>, v: &AnyValue<'_>, limit: usize) {
 }
 
 /// Writes one `KeyValue` as field `field` (tag, length, content).
-#[inline]
+#[inline(always)]
 fn write_key_value(w: &mut Writer<'_>, field: u8, kv: &KeyValue<'_>, limit: usize) {
+    match kv.value {
+        AnyValue::Array(_) | AnyValue::KvList(_) => write_nested_key_value(w, field, kv, limit),
+        _ => w.scalar_key_value(field, kv.key.as_bytes(), &kv.value, limit),
+    }
+}
+
+#[inline(never)]
+fn write_nested_key_value(w: &mut Writer<'_>, field: u8, kv: &KeyValue<'_>, limit: usize) {
     let vlen = any_value_len(&kv.value, limit);
     let klen = opt_len_field(kv.key.len()) + len_field(vlen);
     w.len_header(field, klen);
@@ -361,7 +631,11 @@ const FLAGS_TAG: [u8; 2] = [(16 << 3 | FIXED32) | 0x80, 0x01];
 /// The content length of the `Span` message for `span` under `limits`.
 pub fn span_len(span: &Span<'_>, limits: &SpanLimits) -> usize {
     let vl = limits.value_len();
-    let (na, da) = limited(span.attributes.len(), limits.attribute_count, span.dropped_attributes_count);
+    let (na, da) = limited(
+        span.attributes.len(),
+        limits.attribute_count,
+        span.dropped_attributes_count,
+    );
     let (ne, de) = limited(span.events.len(), limits.event_count, span.dropped_events_count);
     let (nl, dl) = limited(span.links.len(), limits.link_count, span.dropped_links_count);
     let mut n = 18 + 10; // trace_id, span_id
@@ -396,11 +670,27 @@ pub fn span_len(span: &Span<'_>, limits: &SpanLimits) -> usize {
     n
 }
 
+/// Writes one span as a `ScopeSpans.spans` entry (tag, length, content) in
+/// a single pass: nested lengths are written after their content. Check
+/// [`Writer::overflowed`] afterwards: a span that does not fit leaves the
+/// writer overflowed and its bytes must be discarded.
+#[inline]
+pub fn write_span_entry(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
+    // Spans are usually 128 B to 16 KiB: a 2-byte length, moved otherwise.
+    let start = w.begin(2, 2);
+    write_span(w, span, limits);
+    w.end(start, 2);
+}
+
 /// Writes the `Span` message content (no tag, no length prefix).
-/// `w` must have room for [`span_len`] bytes.
+/// `w` needs room for [`span_len`] bytes; with less it overflows.
 pub fn write_span(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
     let vl = limits.value_len();
-    let (na, da) = limited(span.attributes.len(), limits.attribute_count, span.dropped_attributes_count);
+    let (na, da) = limited(
+        span.attributes.len(),
+        limits.attribute_count,
+        span.dropped_attributes_count,
+    );
     let (ne, de) = limited(span.events.len(), limits.event_count, span.dropped_events_count);
     let (nl, dl) = limited(span.links.len(), limits.link_count, span.dropped_links_count);
     w.len_bytes(1, &span.trace_id);
@@ -416,13 +706,15 @@ pub fn write_span(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
     write_attributes(w, 9, &span.attributes[..na], vl);
     w.opt_varint(10, da as u64);
     for e in &span.events[..ne] {
-        w.len_header(11, event_len(e, limits));
+        let start = w.begin(11, 1);
         write_event(w, e, limits);
+        w.end(start, 1);
     }
     w.opt_varint(12, de as u64);
     for k in &span.links[..nl] {
-        w.len_header(13, link_len(k, limits));
+        let start = w.begin(13, 1);
         write_link(w, k, limits);
+        w.end(start, 1);
     }
     w.opt_varint(14, dl as u64);
     if !span.status.is_unset() {
@@ -444,7 +736,7 @@ pub fn encode_span(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) {
     out.resize(start + n, 0);
     let mut w = Writer::new(&mut out[start..]);
     write_span(&mut w, span, limits);
-    debug_assert_eq!(w.pos(), n);
+    debug_assert!(!w.overflowed() && w.pos() == n);
 }
 
 // ---------------------------------------------------------------------------
@@ -459,7 +751,7 @@ pub fn encode_resource(r: &Resource<'_>, out: &mut Vec<u8>) {
     let mut w = Writer::new(&mut out[start..]);
     write_attributes(&mut w, 1, r.attributes, usize::MAX);
     w.opt_varint(2, r.dropped_attributes_count as u64);
-    debug_assert_eq!(w.pos(), n);
+    debug_assert!(!w.overflowed() && w.pos() == n);
 }
 
 /// Encodes an `InstrumentationScope` message's content, appended to `out`.
@@ -475,7 +767,7 @@ pub fn encode_scope(s: &Scope<'_>, out: &mut Vec<u8>) {
     w.opt_len_bytes(2, s.version.as_bytes());
     write_attributes(&mut w, 3, s.attributes, usize::MAX);
     w.opt_varint(4, s.dropped_attributes_count as u64);
-    debug_assert_eq!(w.pos(), n);
+    debug_assert!(!w.overflowed() && w.pos() == n);
 }
 
 #[cfg(test)]

@@ -25,7 +25,11 @@ fn four_producers_one_consumer_account_for_every_span() {
     let res = vec![("service.name".to_string(), OValue::Str("race".into()))];
     let batcher = Arc::new(Batcher::new(cfg, &resource_view(&res, ""), stats.clone()).unwrap());
     let scopes: Vec<_> = (0..3)
-        .map(|i| batcher.add_scope(&scope_view(&format!("scope{i}"), "1", &[], "")).unwrap())
+        .map(|i| {
+            batcher
+                .add_scope(&scope_view(&format!("scope{i}"), "1", &[], ""))
+                .unwrap()
+        })
         .collect();
     let done = Arc::new(AtomicBool::new(false));
 

@@ -64,16 +64,22 @@ fn event_strategy() -> impl Strategy<Value = OEvent> {
 }
 
 fn link_strategy() -> impl Strategy<Value = OLink> {
-    (id16(), id8(), "[a-z=,0-9]{0,16}", attrs_strategy(4), any::<u32>(), any::<u32>()).prop_map(
-        |(trace_id, span_id, trace_state, attrs, dropped, flags)| OLink {
+    (
+        id16(),
+        id8(),
+        "[a-z=,0-9]{0,16}",
+        attrs_strategy(4),
+        any::<u32>(),
+        any::<u32>(),
+    )
+        .prop_map(|(trace_id, span_id, trace_state, attrs, dropped, flags)| OLink {
             trace_id,
             span_id,
             trace_state,
             attrs,
             dropped: dropped % 3,
             flags: flags % 1024,
-        },
-    )
+        })
 }
 
 prop_compose! {
@@ -95,18 +101,33 @@ fn limits_strategy() -> impl Strategy<Value = SpanLimits> {
     prop_oneof![
         Just(SpanLimits::default()),
         Just(SpanLimits::UNLIMITED),
-        (0u32..6, proptest::option::of(0u32..8), 0u32..4, 0u32..3, 0u32..3, 0u32..3).prop_map(
-            |(attribute_count, attribute_value_length, event_count, link_count, attributes_per_event, attributes_per_link)| {
-                SpanLimits {
+        (
+            0u32..6,
+            proptest::option::of(0u32..8),
+            0u32..4,
+            0u32..3,
+            0u32..3,
+            0u32..3
+        )
+            .prop_map(
+                |(
                     attribute_count,
                     attribute_value_length,
                     event_count,
                     link_count,
                     attributes_per_event,
                     attributes_per_link,
+                )| {
+                    SpanLimits {
+                        attribute_count,
+                        attribute_value_length,
+                        event_count,
+                        link_count,
+                        attributes_per_event,
+                        attributes_per_link,
+                    }
                 }
-            }
-        ),
+            ),
     ]
 }
 
@@ -147,7 +168,11 @@ fn check(res_attrs: Vec<(String, OValue)>, groups: Vec<(String, Vec<OSpan>)>, li
     let expected = expected_request(&res_attrs, &groups, &limits);
     let decoded = ExportTraceServiceRequest::decode(ours.as_slice()).expect("our bytes decode");
     assert_eq!(decoded, expected, "decoded request differs from input");
-    assert_eq!(ours, expected.encode_to_vec(), "bytes differ from prost's canonical encoding");
+    assert_eq!(
+        ours,
+        expected.encode_to_vec(),
+        "bytes differ from prost's canonical encoding"
+    );
 }
 
 proptest! {
