@@ -196,28 +196,8 @@ impl fmt::Display for Compression {
 }
 
 /// How failed exports are retried (the Go SDK's `retry.Config`; code only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RetryConfig {
-    /// Whether transient failures are retried at all.
-    pub enabled: bool,
-    /// First back-off interval.
-    pub initial_interval: Duration,
-    /// Largest back-off interval.
-    pub max_interval: Duration,
-    /// Total time after which a batch is given up.
-    pub max_elapsed_time: Duration,
-}
-
-impl Default for RetryConfig {
-    fn default() -> Self {
-        RetryConfig {
-            enabled: true,
-            initial_interval: Duration::from_secs(5),
-            max_interval: Duration::from_secs(30),
-            max_elapsed_time: Duration::from_secs(60),
-        }
-    }
-}
+/// Defined once, in the retry policy.
+pub use crate::retry::RetryConfig;
 
 /// Where an effective setting came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
