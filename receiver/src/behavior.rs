@@ -13,7 +13,11 @@ pub enum Behavior {
     /// Answer with this status, an optional `Retry-After` header value (sent verbatim) and this body
     /// (sent as is, with the request's content type). The request is recorded but its spans are counted as
     /// accepted only if `code` is 2xx.
-    Status { code: u16, retry_after: Option<String>, body: Vec<u8> },
+    Status {
+        code: u16,
+        retry_after: Option<String>,
+        body: Vec<u8>,
+    },
     /// Answer 200 with `partial_success { rejected_spans: rejected, error_message: message }`. The spans are
     /// counted as accepted (the receiver cannot know which ones the message means).
     PartialSuccess { rejected: i64, message: String },
@@ -37,7 +41,10 @@ pub(crate) struct Script {
 
 impl Default for Script {
     fn default() -> Self {
-        Script { queue: VecDeque::new(), default: Behavior::Ok }
+        Script {
+            queue: VecDeque::new(),
+            default: Behavior::Ok,
+        }
     }
 }
 

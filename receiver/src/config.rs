@@ -73,7 +73,11 @@ pub struct TlsConfig {
 impl TlsConfig {
     /// TLS without client authentication.
     pub fn new(cert_chain: impl Into<PemSource>, private_key: impl Into<PemSource>) -> Self {
-        TlsConfig { cert_chain: cert_chain.into(), private_key: private_key.into(), client_ca: None }
+        TlsConfig {
+            cert_chain: cert_chain.into(),
+            private_key: private_key.into(),
+            client_ca: None,
+        }
     }
 
     /// Require and verify client certificates signed by `ca` (mTLS).
@@ -117,7 +121,10 @@ impl Default for ReceiverConfig {
 impl ReceiverConfig {
     /// Plain HTTP on `port` (0 = any free port).
     pub fn with_port(port: u16) -> Self {
-        ReceiverConfig { port, ..Default::default() }
+        ReceiverConfig {
+            port,
+            ..Default::default()
+        }
     }
 
     /// Serve HTTPS with this TLS configuration.

@@ -16,6 +16,8 @@ pub enum Error {
     Bind { addr: SocketAddr, source: io::Error },
     /// Reading a PEM file failed.
     ReadPem { path: PathBuf, source: io::Error },
+    /// Writing a PEM file failed (`testcerts`).
+    WritePem { path: PathBuf, source: io::Error },
     /// A certificate, key or CA was missing or invalid, or rustls refused the configuration.
     Tls(String),
     /// The operating system refused to start the accept thread, or another socket operation failed.
@@ -30,6 +32,7 @@ impl fmt::Display for Error {
             Error::NotLoopback(addr) => write!(f, "refusing to listen on {addr}: only loopback addresses are allowed"),
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Error::ReadPem { path, source } => write!(f, "cannot read PEM file {}: {source}", path.display()),
+            Error::WritePem { path, source } => write!(f, "cannot write PEM file {}: {source}", path.display()),
             Error::Tls(msg) => write!(f, "TLS configuration: {msg}"),
             Error::Io(e) => write!(f, "receiver I/O: {e}"),
             Error::CertGen(msg) => write!(f, "generating test certificates: {msg}"),
@@ -40,7 +43,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Bind { source, .. } | Error::ReadPem { source, .. } => Some(source),
+            Error::Bind { source, .. } | Error::ReadPem { source, .. } | Error::WritePem { source, .. } => Some(source),
             Error::Io(e) => Some(e),
             _ => None,
         }
