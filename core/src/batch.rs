@@ -362,6 +362,16 @@ impl Batcher {
         }
     }
 
+    /// Counts a span that a frontend refused before encoding it (invalid
+    /// input, a disabled SDK): accepted and dropped for `reason`.
+    pub fn refuse(&self, reason: DropReason) {
+        let q = self.lock();
+        let stats = &*self.stats;
+        stats.accepted.store(stats.accepted.load(Relaxed) + 1, Relaxed);
+        drop(q);
+        stats.add_dropped(reason, 1);
+    }
+
     /// The reason to give a span refused for lack of room: `too_large` when
     /// it would not fit even an empty request, else `queue_full` (drop path only).
     fn full_or_too_large(&self, span: &Span<'_>, scope_overhead: usize) -> DropReason {

@@ -12,10 +12,16 @@ pub mod batch;
 pub mod config;
 pub mod encode;
 pub mod envelope;
+#[cfg(feature = "exporter")]
+pub mod exporter;
+#[cfg(feature = "http")]
+pub mod http;
+pub mod log;
 pub mod model;
 pub mod retry;
 pub mod sampler;
 pub mod stats;
+pub mod transport;
 
 pub use batch::{Batch, BatchConfig, BatchError, Batcher, Enqueued};
 pub use encode::SpanLimits;

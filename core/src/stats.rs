@@ -26,11 +26,13 @@ pub enum DropReason {
     Invalid = 5,
     /// The circuit breaker was open and the batch was not attempted.
     CircuitOpen = 6,
+    /// The SDK is disabled (`OTEL_SDK_DISABLED=true`): nothing is exported.
+    Disabled = 7,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 7] = [
+    pub const ALL: [DropReason; 8] = [
         DropReason::QueueFull,
         DropReason::TooLarge,
         DropReason::ExportFailed,
@@ -38,6 +40,7 @@ impl DropReason {
         DropReason::Shutdown,
         DropReason::Invalid,
         DropReason::CircuitOpen,
+        DropReason::Disabled,
     ];
     /// Number of reasons.
     pub const COUNT: usize = Self::ALL.len();
@@ -52,6 +55,7 @@ impl DropReason {
             DropReason::Shutdown => "shutdown",
             DropReason::Invalid => "invalid",
             DropReason::CircuitOpen => "circuit_open",
+            DropReason::Disabled => "disabled",
         }
     }
 
