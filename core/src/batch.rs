@@ -442,6 +442,16 @@ impl Batcher {
         q.free.push(batch.block);
     }
 
+    /// The most heap memory the queue can hold, in bytes: every block's
+    /// buffer, entry list and scope tables. Fixed at construction.
+    pub fn memory_bound(&self) -> usize {
+        let blocks = self.cfg.max_queue_size.div_ceil(self.cfg.max_export_batch_size) + 1;
+        let per_block = self.span_capacity
+            + self.cfg.max_export_batch_size * std::mem::size_of::<Entry>()
+            + MAX_SCOPES * (2 + 4 + std::mem::size_of::<usize>());
+        blocks * per_block
+    }
+
     /// The most bytes one request can take (the byte cap).
     pub fn max_request_bytes(&self) -> usize {
         self.cfg.max_batch_bytes

@@ -348,6 +348,18 @@ impl Exporter {
         &self.shared.config
     }
 
+    /// The most heap memory the exporter holds under any load, in bytes:
+    /// the queue plus the thread's request and compression buffers (each at
+    /// most the batch byte cap). Spans beyond it are dropped and counted.
+    pub fn memory_bound(&self) -> usize {
+        let cap = self.shared.config.max_batch_bytes();
+        let gzip = match self.shared.config.compression() {
+            Compression::Gzip => cap + cap / 16 + 64,
+            Compression::None => 0,
+        };
+        self.shared.batcher.memory_bound() + cap + gzip
+    }
+
     /// The logger.
     pub fn logger(&self) -> &Logger {
         &self.shared.logger
@@ -385,15 +397,18 @@ impl Exporter {
     /// at the deadline are dropped as `shutdown`. Later calls return at once.
     pub fn shutdown(&self, timeout: Duration) -> ExportOutcome {
         let before = self.stats();
-        let deadline = Instant::now() + timeout;
         self.shared.batcher.close();
-        {
+        // A later call never waits past an earlier call's deadline.
+        let deadline = {
             let mut c = self.shared.lock();
-            c.shutdown_deadline = Some(match c.shutdown_deadline {
-                Some(d) => d.min(deadline),
-                None => deadline,
-            });
-        }
+            let requested = Instant::now() + timeout;
+            let d = match c.shutdown_deadline {
+                Some(d) => d.min(requested),
+                None => requested,
+            };
+            c.shutdown_deadline = Some(d);
+            d
+        };
         self.shared.wake();
         let timed_out = self.wait(deadline, |c| c.finished);
         if !timed_out {
