@@ -23,8 +23,9 @@
 //!   `message.uncompressed_size` (int).
 //!
 //! The resource has 5 attributes ([`RESOURCE_ATTRIBUTES`]) and the scope is
-//! [`SCOPE_NAME`] / [`SCOPE_VERSION`]. The request encodes to about 496 bytes
-//! per span (254 KB for the batch).
+//! [`SCOPE_NAME`] / [`SCOPE_VERSION`]. The request (`ExportTraceServiceRequest`,
+//! canonical protobuf, fields in number order) is [`STANDARD_REQUEST_LEN`]
+//! bytes, 496.2 per span, with the fingerprint [`STANDARD_REQUEST_FNV1A64`].
 //!
 //! # The generator (to reproduce in another language)
 //! splitmix64 seeded with [`SEED`] (see [`SplitMix64`]). For span `i` in
@@ -32,7 +33,7 @@
 //! - `trace_id = be(d0) ++ be(d1)`, `span_id = be(d2)`, `parent_span_id = be(d3)`
 //!   (big-endian bytes; an all-zero id gets its last byte set to 1);
 //! - `route = ROUTES[d4 % 8]`, giving method, route template, path template
-//!   and status code; the path's `{a}` is `d5 % 10_000_000` and `{b}` is
+//!   and status code; the path's `{a}` is `d5 % 1_000_000` and `{b}` is
 //!   `d6 % 100_000`, in decimal;
 //! - `host = HOSTS[d7 % 3]` (`server.address`, `server.port`);
 //! - `duration_ns = 250_000 + d8 % 120_000_000`;
@@ -64,6 +65,11 @@ pub const SEED: u64 = 0x6f74_6c70_785f_0496;
 pub const BASE_TIME_UNIX_NANO: u64 = 1_764_028_800_000_000_000;
 /// W3C sampled (0x01), OTLP has-is-remote (0x100) and is-remote (0x200).
 pub const SPAN_FLAGS: u32 = 0x301;
+/// Length of the standard request (`ExportTraceServiceRequest`) in bytes.
+pub const STANDARD_REQUEST_LEN: usize = 254_077;
+/// FNV-1a 64 of the standard request bytes ([`fnv1a64`]), so another
+/// language's generator can check that it builds the very same request.
+pub const STANDARD_REQUEST_FNV1A64: u64 = 0x866a_3f54_0138_56e9;
 /// The event's name.
 pub const EVENT_NAME: &str = "message";
 /// The scope's name.
@@ -116,7 +122,12 @@ pub const ROUTES: [Route; 8] = [
         "/api/v1/orders/{a}/items/{b}",
         200,
     ),
-    route("POST", "/api/v1/carts/{cart_id}/checkout", "/api/v1/carts/{a}/checkout", 201),
+    route(
+        "POST",
+        "/api/v1/carts/{cart_id}/checkout",
+        "/api/v1/carts/{a}/checkout",
+        201,
+    ),
     route(
         "PUT",
         "/api/v1/carts/{cart_id}/items/{item_id}",
@@ -150,9 +161,20 @@ const fn route(method: &'static str, route: &'static str, path: &'static str, st
 /// The servers, picked by `d7 % 3`: `server.address`, `server.port`.
 pub const HOSTS: [(&str, i64); 3] = [
     ("checkout-api.shop.svc.cluster.local", 8080),
-    ("checkout-api-canary.shop.svc.cluster.local", 8080),
+    ("checkout-canary.shop.internal", 8080),
     ("api.shop.example.com", 443),
 ];
+
+/// FNV-1a, 64 bits: a fingerprint of request bytes that any language computes
+/// in four lines.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
 
 /// splitmix64 (Steele, Lea and Flood), the generator of the standard batch.
 #[derive(Debug, Clone)]
@@ -228,7 +250,7 @@ impl StandardSpan {
         let r = ROUTES[(d[4] % ROUTES.len() as u64) as usize];
         let path = r
             .path
-            .replace("{a}", &(d[5] % 10_000_000).to_string())
+            .replace("{a}", &(d[5] % 1_000_000).to_string())
             .replace("{b}", &(d[6] % 100_000).to_string());
         let (server_address, server_port) = HOSTS[(d[7] % HOSTS.len() as u64) as usize];
         let duration_ns = 250_000 + d[8] % 120_000_000;
@@ -379,9 +401,7 @@ impl StandardBatch {
     pub fn batcher() -> (Batcher, ScopeId) {
         let batcher = Batcher::new(Self::batch_config(), &Self::resource(), Arc::new(Stats::new()))
             .expect("the standard batch configuration is valid");
-        let scope = batcher
-            .add_scope(&Self::scope())
-            .expect("one scope always fits");
+        let scope = batcher.add_scope(&Self::scope()).expect("one scope always fits");
         (batcher, scope)
     }
 
@@ -537,6 +557,17 @@ impl StandardSpan {
         use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
         use opentelemetry::{Key, KeyValue as Kv, Value};
         let k = Key::from_static_str;
+        // `SpanEvents` is non-exhaustive: start from the default, as the SDK does.
+        let mut events = opentelemetry_sdk::trace::SpanEvents::default();
+        events.events.push(opentelemetry::trace::Event::new(
+            EVENT_NAME,
+            sdk_time(self.event_time_unix_nano),
+            vec![
+                Kv::new(k("message.type"), Value::from("SENT")),
+                Kv::new(k("message.uncompressed_size"), Value::I64(self.message_size)),
+            ],
+            0,
+        ));
         opentelemetry_sdk::trace::SpanData {
             span_context: SpanContext::new(
                 TraceId::from_bytes(self.trace_id),
@@ -562,18 +593,7 @@ impl StandardSpan {
                 Kv::new(k("http.server.request.duration"), Value::F64(self.duration_s)),
             ],
             dropped_attributes_count: 0,
-            events: opentelemetry_sdk::trace::SpanEvents {
-                events: vec![opentelemetry::trace::Event::new(
-                    EVENT_NAME,
-                    sdk_time(self.event_time_unix_nano),
-                    vec![
-                        Kv::new(k("message.type"), Value::from("SENT")),
-                        Kv::new(k("message.uncompressed_size"), Value::I64(self.message_size)),
-                    ],
-                    0,
-                )],
-                dropped_count: 0,
-            },
+            events,
             links: opentelemetry_sdk::trace::SpanLinks::default(),
             status: opentelemetry::trace::Status::Ok,
             instrumentation_scope: scope.clone(),

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::encode::{len_field, span_len, write_span_entry, SpanLimits, Writer};
+use crate::encode::{len_field, span_len, write_span_entry, SpanLimits, Writer, SLACK};
 use crate::envelope::{base_overhead, write_request, EncodedResource, EncodedScope};
 use crate::model::{Resource, Scope, ScopeId, Span};
 use crate::stats::{DropReason, Stats};
@@ -115,7 +115,7 @@ struct Block {
 impl Block {
     fn new(bytes: usize, spans: usize) -> Block {
         Block {
-            buf: vec![0u8; bytes].into_boxed_slice(),
+            buf: vec![0u8; bytes + SLACK].into_boxed_slice(),
             len: 0,
             entries: Vec::with_capacity(spans),
             scopes: Vec::with_capacity(MAX_SCOPES),
@@ -196,7 +196,9 @@ impl Batcher {
             return Err(BatchError::InvalidConfig("max_queue_size must be at least 1".into()));
         }
         if cfg.max_export_batch_size == 0 {
-            return Err(BatchError::InvalidConfig("max_export_batch_size must be at least 1".into()));
+            return Err(BatchError::InvalidConfig(
+                "max_export_batch_size must be at least 1".into(),
+            ));
         }
         if cfg.max_export_batch_size > cfg.max_queue_size {
             return Err(BatchError::InvalidConfig(format!(
@@ -321,7 +323,7 @@ impl Batcher {
             let used = b.len + b.overhead + if new_scope { sov } else { 0 };
             let room = self.span_capacity.saturating_sub(used);
             let start = b.len;
-            let mut w = Writer::new(&mut b.buf[start..start + room]);
+            let mut w = Writer::new(&mut b.buf[start..start + room + SLACK]);
             write_span_entry(&mut w, span, &self.cfg.limits);
             if !w.overflowed() {
                 let entry = w.pos();

@@ -121,26 +121,35 @@ fn opt_varint_field(v: u64) -> usize {
 pub struct Writer<'a> {
     buf: &'a mut [u8],
     pos: usize,
+    /// The accounted room: bytes past it (up to the buffer's end, at least
+    /// [`SLACK`]) only absorb the attribute writer's upper-bound checks.
+    soft: usize,
     overflow: bool,
 }
+
+/// Bytes a [`Writer`] needs past its accounted room, so that the attribute
+/// writer's per-pair upper-bound check never refuses a pair that fits.
+pub const SLACK: usize = 64;
 
 #[allow(unsafe_code)]
 impl<'a> Writer<'a> {
     /// A writer at the start of `buf`.
     #[inline]
     pub fn new(buf: &'a mut [u8]) -> Self {
+        let soft = buf.len().saturating_sub(SLACK);
         Writer {
             buf,
             pos: 0,
+            soft,
             overflow: false,
         }
     }
 
-    /// True when a write did not fit; the bytes written are then incomplete
-    /// and must be discarded.
+    /// True when a write did not fit the accounted room (the buffer less
+    /// [`SLACK`]); the bytes written are then incomplete and must be discarded.
     #[inline]
     pub fn overflowed(&self) -> bool {
-        self.overflow
+        self.overflow || self.pos > self.soft
     }
     /// Bytes written so far.
     #[inline]
@@ -336,55 +345,78 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// Writes a `KeyValue` whose value is a scalar as field `field`, with one
-    /// bounds check for the whole pair.
+    /// Writes a list of attributes. Scalar pairs go through one raw cursor
+    /// kept across the loop, each after a bounds check of its upper bound;
+    /// nested values take the checked path.
+    #[inline(always)]
+    fn attributes(&mut self, field_tag: u8, kvs: &[KeyValue<'_>], limit: usize) {
+        if self.overflow {
+            return;
+        }
+        let base = self.buf.as_mut_ptr();
+        let len = self.buf.len();
+        let mut pos = self.pos;
+        for kv in kvs {
+            let payload = match kv.value {
+                AnyValue::Str(x) => x.len(),
+                AnyValue::Bytes(x) => x.len(),
+                AnyValue::Array(_) | AnyValue::KvList(_) => {
+                    self.pos = pos;
+                    write_nested_key_value(self, field_tag >> 3, kv, limit);
+                    if self.overflow {
+                        return;
+                    }
+                    pos = self.pos;
+                    continue;
+                }
+                _ => 10,
+            };
+            let key = kv.key.as_bytes();
+            if key.len() + payload + KV_OVERHEAD > len - pos {
+                self.pos = pos;
+                self.overflow = true;
+                return;
+            }
+            // SAFETY: pos <= len, and `raw::scalar_key_value` writes at most
+            // key + payload + KV_OVERHEAD bytes, checked just above.
+            unsafe {
+                let p = base.add(pos);
+                let q = raw::scalar_key_value(p, field_tag, key, &kv.value, limit);
+                pos += q.offset_from(p) as usize;
+            }
+        }
+        self.pos = pos;
+    }
+
+    /// Writes a `KeyValue` whose value is a scalar as field `field` in one
+    /// pass, after one bounds check of an upper bound for the whole pair.
     #[inline(always)]
     fn scalar_key_value(&mut self, field: u8, key: &[u8], v: &AnyValue<'_>, limit: usize) {
-        let key_len = if key.is_empty() { 0 } else { len_field(key.len()) };
-        let (value_len, s): (usize, &[u8]) = match *v {
-            AnyValue::Str(x) => {
-                let x = truncate(x, limit).as_bytes();
-                (len_field(x.len()), x)
-            }
-            AnyValue::Bytes(x) => (len_field(x.len()), x),
-            AnyValue::Bool(_) => (2, &[]),
-            AnyValue::Int(i) => (1 + varint_len(i as u64), &[]),
-            AnyValue::Double(_) => (9, &[]),
-            AnyValue::Array(_) | AnyValue::KvList(_) => unreachable!("scalar_key_value on a nested value"),
+        let payload = match *v {
+            AnyValue::Str(x) => x.len(),
+            AnyValue::Bytes(x) => x.len(),
+            _ => 10,
         };
-        let kv_len = key_len + 1 + varint_len(value_len as u64) + value_len;
-        if !self.reserve(1 + varint_len(kv_len as u64) + kv_len) {
+        // Tags and up to five bytes per length varint: well under 24 + 10.
+        if !self.reserve(key.len() + payload + KV_OVERHEAD) {
             return;
         }
         let p = self.cursor();
-        // SAFETY: reserved above: tag, kv length, key field, value field,
-        // exactly the sizes summed into `kv_len`.
-        let p = unsafe {
-            let mut p = raw::put(p, tag(field, LEN));
-            p = raw::varint(p, kv_len as u64);
-            if !key.is_empty() {
-                p = raw::len_bytes(p, 1, key);
-            }
-            p = raw::put(p, tag(2, LEN));
-            p = raw::varint(p, value_len as u64);
-            match *v {
-                AnyValue::Str(_) => raw::len_bytes(p, 1, s),
-                AnyValue::Bytes(_) => raw::len_bytes(p, 7, s),
-                AnyValue::Bool(b) => raw::put(raw::put(p, tag(2, VARINT)), b as u8),
-                AnyValue::Int(i) => raw::varint(raw::put(p, tag(3, VARINT)), i as u64),
-                AnyValue::Double(d) => raw::slice(raw::put(p, tag(4, FIXED64)), &d.to_bits().to_le_bytes()),
-                AnyValue::Array(_) | AnyValue::KvList(_) => p,
-            }
-        };
+        // SAFETY: `raw::scalar_key_value` writes at most key + payload +
+        // KV_OVERHEAD bytes, reserved above.
+        let p = unsafe { raw::scalar_key_value(p, tag(field, LEN), key, v, limit) };
         self.advance_to(p);
     }
 }
+
+/// Most bytes a scalar `KeyValue` takes beyond its key and payload bytes.
+const KV_OVERHEAD: usize = 24;
 
 /// Unchecked writes through a raw cursor; each returns the advanced cursor.
 /// Callers guarantee the bytes were reserved.
 #[allow(unsafe_code)]
 mod raw {
-    use super::{tag, LEN};
+    use super::{len_field, tag, truncate, varint_len, AnyValue, FIXED64, LEN, VARINT};
 
     #[inline(always)]
     pub(super) unsafe fn put(p: *mut u8, b: u8) -> *mut u8 {
@@ -441,6 +473,60 @@ mod raw {
                 }
             }
             dst.add(n)
+        }
+    }
+
+    /// A `KeyValue` with a scalar value: its tag, a length written after
+    /// the content (moved in the rare case the length needs two or more
+    /// bytes), the key field and the value field. Writes at most
+    /// `key.len() + payload + KV_OVERHEAD` bytes.
+    #[inline(always)]
+    pub(super) unsafe fn scalar_key_value(
+        p: *mut u8,
+        field_tag: u8,
+        key: &[u8],
+        v: &AnyValue<'_>,
+        limit: usize,
+    ) -> *mut u8 {
+        // SAFETY: the caller reserved key + payload + KV_OVERHEAD bytes; the
+        // writes below are 1 + 1 (+4 on a move) + len_field(key) + the value
+        // field (at most payload + 12).
+        unsafe {
+            let lenpos = put(p, field_tag);
+            let mut p = lenpos.add(1);
+            if !key.is_empty() {
+                p = len_bytes(p, 1, key);
+            }
+            p = match *v {
+                AnyValue::Str(x) => {
+                    let x = truncate(x, limit).as_bytes();
+                    let p = varint(put(p, tag(2, LEN)), len_field(x.len()) as u64);
+                    len_bytes(p, 1, x)
+                }
+                AnyValue::Bytes(x) => {
+                    let p = varint(put(p, tag(2, LEN)), len_field(x.len()) as u64);
+                    len_bytes(p, 7, x)
+                }
+                AnyValue::Int(i) => {
+                    let p = put(put(p, tag(2, LEN)), 1 + varint_len(i as u64) as u8);
+                    varint(put(p, tag(3, VARINT)), i as u64)
+                }
+                AnyValue::Bool(b) => put(put(put(put(p, tag(2, LEN)), 2), tag(2, VARINT)), b as u8),
+                AnyValue::Double(d) => slice(
+                    put(put(put(p, tag(2, LEN)), 9), tag(4, FIXED64)),
+                    &d.to_bits().to_le_bytes(),
+                ),
+                AnyValue::Array(_) | AnyValue::KvList(_) => p,
+            };
+            let len = p.offset_from(lenpos) as usize - 1;
+            if len < 0x80 {
+                *lenpos = len as u8;
+                return p;
+            }
+            let extra = varint_len(len as u64) - 1;
+            std::ptr::copy(lenpos.add(1), lenpos.add(1 + extra), len);
+            varint(lenpos, len as u64);
+            p.add(extra)
         }
     }
 
@@ -557,9 +643,7 @@ fn write_nested_key_value(w: &mut Writer<'_>, field: u8, kv: &KeyValue<'_>, limi
 
 #[inline]
 fn write_attributes(w: &mut Writer<'_>, field: u8, kvs: &[KeyValue<'_>], limit: usize) {
-    for kv in kvs {
-        write_key_value(w, field, kv, limit);
-    }
+    w.attributes(tag(field, LEN), kvs, limit);
 }
 
 /// Kept count and new dropped count for a list under a count limit.
@@ -733,10 +817,11 @@ pub fn write_span(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
 pub fn encode_span(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) {
     let n = span_len(span, limits);
     let start = out.len();
-    out.resize(start + n, 0);
+    out.resize(start + n + SLACK, 0);
     let mut w = Writer::new(&mut out[start..]);
     write_span(&mut w, span, limits);
     debug_assert!(!w.overflowed() && w.pos() == n);
+    out.truncate(start + n);
 }
 
 // ---------------------------------------------------------------------------
@@ -747,11 +832,12 @@ pub fn encode_resource(r: &Resource<'_>, out: &mut Vec<u8>) {
     let n = attributes_len(r.attributes, r.attributes.len(), usize::MAX)
         + opt_varint_field(r.dropped_attributes_count as u64);
     let start = out.len();
-    out.resize(start + n, 0);
+    out.resize(start + n + SLACK, 0);
     let mut w = Writer::new(&mut out[start..]);
     write_attributes(&mut w, 1, r.attributes, usize::MAX);
     w.opt_varint(2, r.dropped_attributes_count as u64);
     debug_assert!(!w.overflowed() && w.pos() == n);
+    out.truncate(start + n);
 }
 
 /// Encodes an `InstrumentationScope` message's content, appended to `out`.
@@ -761,13 +847,14 @@ pub fn encode_scope(s: &Scope<'_>, out: &mut Vec<u8>) {
         + attributes_len(s.attributes, s.attributes.len(), usize::MAX)
         + opt_varint_field(s.dropped_attributes_count as u64);
     let start = out.len();
-    out.resize(start + n, 0);
+    out.resize(start + n + SLACK, 0);
     let mut w = Writer::new(&mut out[start..]);
     w.opt_len_bytes(1, s.name.as_bytes());
     w.opt_len_bytes(2, s.version.as_bytes());
     write_attributes(&mut w, 3, s.attributes, usize::MAX);
     w.opt_varint(4, s.dropped_attributes_count as u64);
     debug_assert!(!w.overflowed() && w.pos() == n);
+    out.truncate(start + n);
 }
 
 #[cfg(test)]

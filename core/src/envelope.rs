@@ -167,6 +167,10 @@ pub fn encode_request(
         }
         bodies.push(b);
     }
-    let framed = scopes.iter().zip(&bodies).enumerate().map(|(i, (s, b))| (i, s, b.len()));
+    let framed = scopes
+        .iter()
+        .zip(&bodies)
+        .enumerate()
+        .map(|(i, (s, b))| (i, s, b.len()));
     write_request(&resource, framed, |i, out| out.extend_from_slice(&bodies[i]), out);
 }

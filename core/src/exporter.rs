@@ -605,9 +605,7 @@ fn export_batch(shared: &Shared, transport: &mut dyn Transport, pipe: &mut Pipel
     let drop_all = |reason: DropReason, error: &str| {
         stats.add_dropped(reason, n);
         stats.set_last_error(error);
-        shared
-            .logger
-            .error(&format!("{n} spans dropped ({reason}): {error}"));
+        shared.logger.error(&format!("{n} spans dropped ({reason}): {error}"));
     };
     loop {
         let by_shutdown = match shared.shutdown_deadline() {
@@ -628,7 +626,10 @@ fn export_batch(shared: &Shared, transport: &mut dyn Transport, pipe: &mut Pipel
             let wait = breaker.open_for(mono(Instant::now())).unwrap_or(Duration::ZERO);
             let until = Instant::now() + wait;
             if until >= deadline || !sleep_until(shared, until) {
-                drop_all(DropReason::CircuitOpen, "the circuit breaker is open after repeated export failures");
+                drop_all(
+                    DropReason::CircuitOpen,
+                    "the circuit breaker is open after repeated export failures",
+                );
                 return;
             }
             continue;
@@ -691,7 +692,10 @@ fn export_batch(shared: &Shared, transport: &mut dyn Transport, pipe: &mut Pipel
                     } else {
                         reason_at_deadline
                     };
-                    drop_all(reason, &format!("{error}; the export deadline passed before the next retry"));
+                    drop_all(
+                        reason,
+                        &format!("{error}; the export deadline passed before the next retry"),
+                    );
                     if breaker.on_failure(mono(Instant::now())) {
                         stats.add_circuit_opened();
                     }

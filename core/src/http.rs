@@ -29,7 +29,9 @@ pub struct HttpTransport {
 
 impl std::fmt::Debug for HttpTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpTransport").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("HttpTransport")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -117,10 +119,7 @@ fn map_error(e: ureq::Error) -> TransportError {
 impl Transport for HttpTransport {
     fn send(&mut self, req: &ExportRequest<'_>) -> Result<ExportResponse, TransportError> {
         let t = Some(req.timeout);
-        let mut builder = self
-            .agent
-            .post(&self.url)
-            .header("Content-Type", req.content_type);
+        let mut builder = self.agent.post(&self.url).header("Content-Type", req.content_type);
         if let Some(enc) = req.content_encoding {
             builder = builder.header("Content-Encoding", enc);
         }

@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod exporter;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod json;
 pub mod log;
 pub mod model;
 pub mod retry;

@@ -182,11 +182,7 @@ impl std::fmt::Display for StatsSnapshot {
         writeln!(f, "circuit_opened: {}", self.circuit_opened)?;
         writeln!(f, "last_http_status: {}", self.last_http_status)?;
         writeln!(f, "last_success_unix_nano: {}", self.last_success_unix_nano)?;
-        write!(
-            f,
-            "last_error: {}",
-            self.last_error.as_deref().unwrap_or("none")
-        )
+        write!(f, "last_error: {}", self.last_error.as_deref().unwrap_or("none"))
     }
 }
 
@@ -257,11 +253,7 @@ impl Stats {
             circuit_opened: self.circuit_opened.load(Relaxed),
             last_http_status: self.last_http_status.load(Relaxed) as u16,
             last_success_unix_nano: self.last_success_unix_nano.load(Relaxed),
-            last_error: self
-                .last_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
+            last_error: self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
 }

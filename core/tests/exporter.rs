@@ -43,7 +43,11 @@ fn capture() -> (Logger, Arc<Mutex<Vec<String>>>) {
 }
 
 fn exporter(cfg: Config) -> Exporter {
-    Exporter::builder().config(cfg).logger(Logger::silent()).build().unwrap()
+    Exporter::builder()
+        .config(cfg)
+        .logger(Logger::silent())
+        .build()
+        .unwrap()
 }
 
 fn send(exp: &Exporter, spans: &[OSpan]) {
@@ -103,7 +107,10 @@ fn every_attribute_type_arrives_and_decodes() {
     assert_eq!((s.accepted, s.exported, s.dropped_total()), (2, 2, 0));
     let req = &rx.requests()[0];
     assert_eq!(req.content_type.as_deref(), Some("application/x-protobuf"));
-    assert!(req.header("user-agent").unwrap().starts_with("OTel-OTLP-Exporter-Rust-otlpx/"));
+    assert!(req
+        .header("user-agent")
+        .unwrap()
+        .starts_with("OTel-OTLP-Exporter-Rust-otlpx/"));
 }
 
 #[test]
@@ -135,7 +142,10 @@ fn ingester_route_over_https_with_kloudfuse_headers() {
             ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &endpoint),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9/ignored"),
             ("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "kf-api-key=s3cr%3Dt%2Fkey , x-env=production"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "kf-api-key=s3cr%3Dt%2Fkey , x-env=production",
+            ),
         ],
         |b| b,
     ));
@@ -166,7 +176,10 @@ fn mutual_tls_with_a_client_certificate() {
         &[
             ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &endpoint),
             ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca),
-            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", files.client_cert.to_str().unwrap()),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                files.client_cert.to_str().unwrap(),
+            ),
             ("OTEL_EXPORTER_OTLP_CLIENT_KEY", files.client_key.to_str().unwrap()),
         ],
         |b| b,
@@ -309,7 +322,10 @@ fn a_slow_receiver_past_the_timeout_is_retried_then_dropped() {
     let rx = Receiver::start(ReceiverConfig::default()).unwrap();
     rx.set_default_behavior(Behavior::Delay(Duration::from_secs(3)));
     let exp = exporter(config(
-        &[("OTEL_EXPORTER_OTLP_TIMEOUT", "300"), ("OTEL_BSP_EXPORT_TIMEOUT", "1500")],
+        &[
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "300"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "1500"),
+        ],
         |b| b.endpoint(rx.traces_url()),
     ));
     send(&exp, &[http_span(1)]);
@@ -353,7 +369,12 @@ fn gzip_compression_arrives_decoded() {
     assert!(exp.shutdown(Duration::from_secs(5)).is_success());
     let req = &rx.requests()[0];
     assert_eq!(req.content_encoding.as_deref(), Some("gzip"));
-    assert!(req.body_size < req.decoded_size / 2, "{} vs {}", req.body_size, req.decoded_size);
+    assert!(
+        req.body_size < req.decoded_size / 2,
+        "{} vs {}",
+        req.body_size,
+        req.decoded_size
+    );
     assert_eq!(rx.span_count(), 100);
 }
 
@@ -363,14 +384,22 @@ fn spans_after_shutdown_and_when_disabled_are_counted() {
     let exp = exporter(config(&[], |b| b.endpoint(rx.traces_url())));
     send(&exp, &[http_span(1)]);
     assert!(exp.shutdown(Duration::from_secs(5)).is_success());
-    assert_eq!(exp.record(exp.default_scope(), &view_span(&http_span(2))), Err(DropReason::Shutdown));
+    assert_eq!(
+        exp.record(exp.default_scope(), &view_span(&http_span(2))),
+        Err(DropReason::Shutdown)
+    );
     let s = exp.stats();
     assert_eq!((s.accepted, s.exported, s.dropped_for(DropReason::Shutdown)), (2, 1, 1));
     // A second shutdown returns at once.
     assert!(!exp.shutdown(Duration::from_secs(5)).timed_out);
 
-    let exp = exporter(config(&[("OTEL_SDK_DISABLED", "true")], |b| b.endpoint(rx.traces_url())));
-    assert_eq!(exp.record(exp.default_scope(), &view_span(&http_span(3))), Err(DropReason::Disabled));
+    let exp = exporter(config(&[("OTEL_SDK_DISABLED", "true")], |b| {
+        b.endpoint(rx.traces_url())
+    }));
+    assert_eq!(
+        exp.record(exp.default_scope(), &view_span(&http_span(3))),
+        Err(DropReason::Disabled)
+    );
     assert!(!exp.shutdown(Duration::from_secs(1)).timed_out);
     assert_eq!(exp.stats().dropped_for(DropReason::Disabled), 1);
     assert_eq!(rx.span_count(), 1);
@@ -379,7 +408,9 @@ fn spans_after_shutdown_and_when_disabled_are_counted() {
 #[test]
 fn schedule_delay_exports_a_partial_batch() {
     let rx = Receiver::start(ReceiverConfig::default()).unwrap();
-    let exp = exporter(config(&[("OTEL_BSP_SCHEDULE_DELAY", "100")], |b| b.endpoint(rx.traces_url())));
+    let exp = exporter(config(&[("OTEL_BSP_SCHEDULE_DELAY", "100")], |b| {
+        b.endpoint(rx.traces_url())
+    }));
     send(&exp, &[http_span(1)]);
     assert!(rx.wait_for_spans(1, Duration::from_secs(5)));
     drop(exp);

@@ -33,10 +33,14 @@ fn a_million_spans_from_four_threads_stay_bounded_and_accounted() {
     let spans = Arc::new(spans);
     let baseline = status_kib("VmRSS:") * 1024;
 
-    let (cfg, _) = Config::builder()
-        .endpoint(rx.traces_url())
-        .build_from_lookup(|_| None);
-    let exp = Arc::new(Exporter::builder().config(cfg).logger(Logger::silent()).build().unwrap());
+    let (cfg, _) = Config::builder().endpoint(rx.traces_url()).build_from_lookup(|_| None);
+    let exp = Arc::new(
+        Exporter::builder()
+            .config(cfg)
+            .logger(Logger::silent())
+            .build()
+            .unwrap(),
+    );
     let bound = exp.memory_bound();
     let producers: Vec<_> = (0..4)
         .map(|t| {
@@ -59,7 +63,10 @@ fn a_million_spans_from_four_threads_stay_bounded_and_accounted() {
     let s = exp.stats();
     assert_eq!(s.accepted, 1_000_000);
     assert_eq!(s.accepted, s.exported + s.dropped_total(), "{s}");
-    assert!(s.dropped_for(DropReason::QueueFull) > 0, "a slow receiver must make the queue overflow: {s}");
+    assert!(
+        s.dropped_for(DropReason::QueueFull) > 0,
+        "a slow receiver must make the queue overflow: {s}"
+    );
     assert_eq!(rx.span_count() as u64, s.exported);
     let grown = peak.saturating_sub(baseline);
     eprintln!(

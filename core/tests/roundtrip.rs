@@ -305,3 +305,43 @@ fn empty_and_unicode_strings_round_trip() {
     ];
     check(vec![], vec![("s".into(), vec![span])], SpanLimits::default());
 }
+
+#[test]
+fn long_values_cross_every_varint_width() {
+    // Pair lengths around 128, 16384 and 2 MiB: lengths written after the
+    // content must move it by one, two or three bytes.
+    for n in [
+        100usize, 120, 125, 126, 127, 128, 129, 200, 16_370, 16_380, 16_384, 16_400, 2_097_200,
+    ] {
+        let mut span = http_span(4);
+        span.attrs = vec![
+            ("s".into(), OValue::Str("x".repeat(n))),
+            ("b".into(), OValue::Bytes(vec![7; n])),
+            ("k".repeat(n.min(300)), OValue::Int(-5)),
+        ];
+        span.events[0]
+            .attrs
+            .push(("long".into(), OValue::Str("é".repeat(n / 2))));
+        span.name = "n".repeat(n.min(5000));
+        check(vec![], vec![("s".into(), vec![span.clone()])], SpanLimits::default());
+        let stats = Arc::new(Stats::new());
+        let b = Batcher::new(
+            BatchConfig {
+                max_batch_bytes: 16 << 20,
+                ..BatchConfig::default()
+            },
+            &resource_view(&[], ""),
+            stats,
+        )
+        .unwrap();
+        let scope = b.add_scope(&scope_view("s", "1.0", &[], "")).unwrap();
+        b.record(scope, &view_span(&span)).unwrap();
+        let batch = b.take_batch(true).unwrap();
+        let mut out = Vec::new();
+        b.write_request(&batch, &mut out);
+        let req = ExportTraceServiceRequest::decode(out.as_slice()).unwrap();
+        let got = &req.resource_spans[0].scope_spans[0].spans[0];
+        assert_eq!(got, &proto_span(&span, &SpanLimits::default()), "n = {n}");
+        assert_eq!(out, req.encode_to_vec(), "n = {n}");
+    }
+}
