@@ -256,13 +256,24 @@ fn request() -> impl Strategy<Value = ExportTraceServiceRequest> {
 // ---------------------------------------------------------------------------
 // The oracle
 
-/// Rewrites what the serde oracle cannot represent: NaN payloads (JSON has one
-/// NaN) and `stringValueStrindex` (opentelemetry-proto's serde ignores the
-/// key, so it reads back as an empty `AnyValue`).
+/// Rewrites what the serde oracle cannot represent: non-finite doubles
+/// (opentelemetry-proto's serde reads `doubleValue` as a plain f64 and
+/// refuses the spec's `"NaN"`, `"Infinity"`, `"-Infinity"`; see
+/// [`non_finite_to_sentinels`]) and `stringValueStrindex` (its serde ignores
+/// the key, so it reads back as an empty `AnyValue`).
 fn normalize(mut r: ExportTraceServiceRequest) -> ExportTraceServiceRequest {
     fn any(v: &mut AnyValue) {
         match &mut v.value {
-            Some(Value::DoubleValue(d)) if d.is_nan() => *d = f64::NAN,
+            Some(Value::DoubleValue(d)) if !d.is_finite() => {
+                let name = if d.is_nan() {
+                    "NaN"
+                } else if *d > 0.0 {
+                    "Infinity"
+                } else {
+                    "-Infinity"
+                };
+                v.value = Some(Value::StringValue(sentinel(name)));
+            }
             Some(Value::StringValueStrindex(_)) => v.value = None,
             Some(Value::ArrayValue(a)) => a.values.iter_mut().for_each(any),
             Some(Value::KvlistValue(l)) => kvs(&mut l.values),
@@ -294,9 +305,30 @@ fn normalize(mut r: ExportTraceServiceRequest) -> ExportTraceServiceRequest {
     r
 }
 
-/// Messages compare by their canonical prost encoding (NaN != NaN for `==`).
+/// Messages compare by their canonical prost encoding (so -0.0 differs from 0.0).
 fn same(a: ExportTraceServiceRequest, b: ExportTraceServiceRequest) -> bool {
     normalize(a).encode_to_vec() == normalize(b).encode_to_vec()
+}
+
+fn sentinel(name: &str) -> String {
+    format!("\u{0}non-finite double {name}")
+}
+
+/// Replaces `{"doubleValue":"NaN"}` (and the infinities) with a string value
+/// the serde oracle accepts; `normalize` does the same to the expected message.
+fn non_finite_to_sentinels(v: &mut J) {
+    match v {
+        J::Array(a) => a.iter_mut().for_each(non_finite_to_sentinels),
+        J::Object(o) => {
+            if let Some(J::String(s)) = o.get("doubleValue") {
+                let s = J::String(sentinel(s));
+                o.remove("doubleValue");
+                o.insert("stringValue".into(), s);
+            }
+            o.values_mut().for_each(non_finite_to_sentinels);
+        }
+        _ => {}
+    }
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -393,10 +425,11 @@ fn transcode(pb: &[u8]) -> Result<(String, ExportTraceServiceRequest), String> {
     request_to_json(pb, &mut out).map_err(|e| e.to_string())?;
     assert_eq!(&out[..6], b"prefix");
     let json = String::from_utf8(out[6..].to_vec()).map_err(|e| format!("output not UTF-8: {e}"))?;
-    let v: J = serde_json::from_str(&json).map_err(|e| format!("output not JSON: {e}: {json}"))?;
+    let mut v: J = serde_json::from_str(&json).map_err(|e| format!("output not JSON: {e}: {json}"))?;
     check_shape(&v).map_err(|e| format!("{e} in {json}"))?;
+    non_finite_to_sentinels(&mut v);
     let back: ExportTraceServiceRequest =
-        serde_json::from_str(&json).map_err(|e| format!("oracle rejects: {e}: {json}"))?;
+        serde_json::from_value(v).map_err(|e| format!("oracle rejects: {e}: {json}"))?;
     Ok((json, back))
 }
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Every test otlpx has, from a fresh checkout: formatting, lints, the Rust
+# test suites (unit, property, integration against real receivers on
+# loopback, the OpenTelemetry Collector's OTLP receiver built from Go
+# modules), and a build of every benchmark. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain"
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+if command -v rustup >/dev/null; then
+  rustup component add rustfmt clippy >/dev/null 2>&1 || true
+fi
+command -v go >/dev/null || { echo "go is required for the OpenTelemetry Collector receiver test"; exit 1; }
+export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+cargo --version; go version
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "OpenTelemetry Collector OTLP receiver (Go modules)"
+bash tests/collector/build.sh target/collector
+
+step "cargo test"
+cargo test --workspace
+
+step "cargo bench --no-run"
+cargo bench --workspace --no-run
+
+echo
+echo "all checks passed"
