@@ -71,6 +71,9 @@ impl std::fmt::Display for DropReason {
     }
 }
 
+/// A refused span is an error to the caller that recorded it.
+impl std::error::Error for DropReason {}
+
 /// Outcome classes of export requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
