@@ -349,6 +349,11 @@ impl Config {
         &self.headers.value
     }
 
+    /// The endpoint with any credentials and query string redacted, for logs.
+    pub fn redacted_endpoint(&self) -> String {
+        redact_url(self.endpoint())
+    }
+
     /// The headers with their values replaced by `****`: `kf-api-key=****,x-team=****`
     /// (empty when there are none).
     pub fn redacted_headers(&self) -> String {

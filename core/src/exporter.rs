@@ -338,6 +338,12 @@ impl Exporter {
         self.shared.batcher.refuse(reason);
     }
 
+    /// Spans waiting in the queue now (not counting a batch being sent).
+    /// Takes the queue lock: for pacing a load generator, not for the hot path.
+    pub fn queued(&self) -> usize {
+        self.shared.batcher.queued()
+    }
+
     /// The counters.
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()

@@ -25,6 +25,8 @@ pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 pub struct HttpTransport {
     agent: Agent,
     url: String,
+    /// The URL with credentials and query redacted, for logs.
+    shown: String,
     headers: Vec<(String, String)>,
 }
 
@@ -190,6 +192,7 @@ impl HttpTransport {
         Ok(HttpTransport {
             agent,
             url: config.endpoint().to_owned(),
+            shown: config.redacted_endpoint(),
             headers: config.headers().to_vec(),
         })
     }
@@ -258,7 +261,7 @@ impl Transport for HttpTransport {
     }
 
     fn describe(&self) -> String {
-        self.url.clone()
+        self.shown.clone()
     }
 }
 

@@ -34,6 +34,13 @@ pub use error::Error;
 pub use record::{RecordedRequest, WireFormat};
 pub use server::{free_port, Receiver};
 
+/// Decodes one OTLP/JSON `ExportTraceServiceRequest` (for example a line the OpenTelemetry Collector's
+/// `ptrace.JSONMarshaler` wrote), with the same fix-ups for opentelemetry-proto's serde that the receiver applies
+/// to the requests it serves (`null` fields, empty `arrayValue`/`kvlistValue` without `values`).
+pub fn decode_json_request(bytes: &[u8]) -> Result<proto::ExportTraceServiceRequest, String> {
+    decode::decode_request(WireFormat::Json, bytes).map_err(|e| e.message)
+}
+
 /// The opentelemetry-proto types this crate hands out, re-exported so callers need no direct dependency.
 pub mod proto {
     pub use opentelemetry_proto::tonic::collector::trace::v1::{
