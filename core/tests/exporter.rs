@@ -415,3 +415,16 @@ fn schedule_delay_exports_a_partial_batch() {
     assert!(rx.wait_for_spans(1, Duration::from_secs(5)));
     drop(exp);
 }
+
+#[test]
+fn one_keep_alive_connection_serves_many_batches() {
+    let rx = Receiver::start(ReceiverConfig::default()).unwrap();
+    let exp = exporter(config(&[], |b| b.endpoint(rx.traces_url())));
+    for i in 0..5 {
+        send(&exp, &[http_span(i)]);
+        assert!(exp.force_flush(Duration::from_secs(5)).is_success());
+    }
+    assert!(exp.shutdown(Duration::from_secs(5)).is_success());
+    assert_eq!(rx.request_count(), 5);
+    assert_eq!(rx.connection_count(), 1, "the connection was not reused");
+}
