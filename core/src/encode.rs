@@ -331,18 +331,65 @@ impl<'a> Writer<'a> {
             }
         }
     }
+
+    /// Fields 1 to 8 of a span (ids, trace state, parent, name, kind, times)
+    /// after one bounds check.
     #[inline(always)]
-    fn opt_fixed64(&mut self, field: u8, v: u64) {
-        if v != 0 {
-            if !self.reserve(9) {
-                return;
-            }
-            // SAFETY: reserved above.
-            unsafe {
-                self.put(tag(field, FIXED64));
-                self.put_slice(&v.to_le_bytes());
-            }
+    fn span_header(&mut self, span: &Span<'_>) {
+        let ts = span.trace_state.as_bytes();
+        let name = span.name.as_bytes();
+        // 18 + 10 + 10 + 2 + 9 + 9 fixed, and two fields of at most 6 + len.
+        if !self.reserve(70 + ts.len() + name.len()) {
+            return;
         }
+        let p = self.cursor();
+        // SAFETY: the writes below take at most the bytes reserved above.
+        let p = unsafe {
+            let mut p = raw::len_bytes(p, 1, &span.trace_id);
+            p = raw::len_bytes(p, 2, &span.span_id);
+            if !ts.is_empty() {
+                p = raw::len_bytes(p, 3, ts);
+            }
+            if let Some(parent) = &span.parent_span_id {
+                p = raw::len_bytes(p, 4, parent);
+            }
+            if !name.is_empty() {
+                p = raw::len_bytes(p, 5, name);
+            }
+            if span.kind as u8 != 0 {
+                p = raw::put(raw::put(p, tag(6, VARINT)), span.kind as u8);
+            }
+            if span.start_time_unix_nano != 0 {
+                p = raw::slice(raw::put(p, tag(7, FIXED64)), &span.start_time_unix_nano.to_le_bytes());
+            }
+            if span.end_time_unix_nano != 0 {
+                p = raw::slice(raw::put(p, tag(8, FIXED64)), &span.end_time_unix_nano.to_le_bytes());
+            }
+            p
+        };
+        self.advance_to(p);
+    }
+
+    /// Fields 1 and 2 of an event (time, name) after one bounds check.
+    #[inline(always)]
+    fn event_header(&mut self, e: &Event<'_>) {
+        let name = e.name.as_bytes();
+        if !self.reserve(15 + name.len()) {
+            return;
+        }
+        let p = self.cursor();
+        // SAFETY: at most 9 + 6 + name bytes, reserved above.
+        let p = unsafe {
+            let mut p = p;
+            if e.time_unix_nano != 0 {
+                p = raw::slice(raw::put(p, tag(1, FIXED64)), &e.time_unix_nano.to_le_bytes());
+            }
+            if !name.is_empty() {
+                p = raw::len_bytes(p, 2, name);
+            }
+            p
+        };
+        self.advance_to(p);
     }
 
     /// Writes a list of attributes. Scalar pairs go through one raw cursor
@@ -673,8 +720,7 @@ fn event_len(e: &Event<'_>, l: &SpanLimits) -> usize {
 fn write_event(w: &mut Writer<'_>, e: &Event<'_>, l: &SpanLimits) {
     let (n, dropped) = limited(e.attributes.len(), l.attributes_per_event, e.dropped_attributes_count);
     let vl = l.value_len();
-    w.opt_fixed64(1, e.time_unix_nano);
-    w.opt_len_bytes(2, e.name.as_bytes());
+    w.event_header(e);
     write_attributes(w, 3, &e.attributes[..n], vl);
     w.opt_varint(4, dropped as u64);
 }
@@ -777,16 +823,7 @@ pub fn write_span(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
     );
     let (ne, de) = limited(span.events.len(), limits.event_count, span.dropped_events_count);
     let (nl, dl) = limited(span.links.len(), limits.link_count, span.dropped_links_count);
-    w.len_bytes(1, &span.trace_id);
-    w.len_bytes(2, &span.span_id);
-    w.opt_len_bytes(3, span.trace_state.as_bytes());
-    if let Some(p) = &span.parent_span_id {
-        w.len_bytes(4, p);
-    }
-    w.opt_len_bytes(5, span.name.as_bytes());
-    w.opt_varint(6, span.kind as u64);
-    w.opt_fixed64(7, span.start_time_unix_nano);
-    w.opt_fixed64(8, span.end_time_unix_nano);
+    w.span_header(span);
     write_attributes(w, 9, &span.attributes[..na], vl);
     w.opt_varint(10, da as u64);
     for e in &span.events[..ne] {
