@@ -428,3 +428,31 @@ fn one_keep_alive_connection_serves_many_batches() {
     assert_eq!(rx.request_count(), 5);
     assert_eq!(rx.connection_count(), 1, "the connection was not reused");
 }
+
+#[test]
+fn the_circuit_breaker_opens_after_repeated_failures_and_recovers() {
+    let rx = Receiver::start(ReceiverConfig::default()).unwrap();
+    rx.set_behavior(
+        Behavior::Status {
+            code: 400,
+            retry_after: None,
+            body: Vec::new(),
+        },
+        5,
+    );
+    let exp = exporter(config(&[], |b| b.endpoint(rx.traces_url())));
+    for i in 0..5 {
+        send(&exp, &[http_span(i)]);
+        exp.force_flush(Duration::from_secs(5));
+    }
+    let s = exp.stats();
+    assert_eq!(s.circuit_opened, 1, "{s}");
+    assert_eq!(s.dropped_for(DropReason::Rejected), 5);
+    // The next batch waits out the cool-down (the max retry interval, 200 ms
+    // here) instead of going back to back, then is delivered.
+    send(&exp, &[http_span(9)]);
+    let t = Instant::now();
+    assert!(exp.force_flush(Duration::from_secs(5)).is_success());
+    assert!(t.elapsed() >= Duration::from_millis(100), "{:?}", t.elapsed());
+    assert_eq!(rx.span_count(), 1);
+}
