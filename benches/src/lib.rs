@@ -44,6 +44,8 @@
 //!   `message.uncompressed_size` is `d11 % 65_536`;
 //! - `http.request.resend` is `d12 % 20 == 0`.
 
+pub mod export;
+
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};

@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use flate2::{Compress, Compression as Level, Crc, FlushCompress, Status as ZStatus};
+use flate2::{Compress, Compression as Level, FlushCompress, Status as ZStatus};
 
 use crate::batch::{Batch, BatchError, Batcher, Enqueued};
 use crate::config::{Compression, Config, ConfigWarning, Protocol};
@@ -472,11 +472,10 @@ struct Pipeline {
     origin: Instant,
 }
 
-/// Gzip-compresses `input` into `out` (cleared), reusing `deflate`'s state.
+/// Gzip-compresses `input` into `out` (cleared), reusing `deflate`'s state
+/// (zlib-rs writes the gzip header and trailer, folding the CRC into its pass).
 fn gzip(deflate: &mut Compress, input: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    // RFC 1952 header: magic, deflate, no flags, no mtime, fast, unknown OS.
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
     deflate.reset();
     out.reserve(input.len() + input.len() / 16 + 64);
     loop {
@@ -488,10 +487,6 @@ fn gzip(deflate: &mut Compress, input: &[u8], out: &mut Vec<u8>) {
             Err(_) => break,
         }
     }
-    let mut crc = Crc::new();
-    crc.update(input);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(input.len() as u32).to_le_bytes());
 }
 
 fn unix_nanos() -> u64 {
@@ -513,7 +508,7 @@ fn run(shared: Arc<Shared>, mut transport: Box<dyn Transport>) {
     let mut pipe = Pipeline {
         request: Vec::with_capacity(cfg.max_batch_bytes().min(1 << 20)),
         gzip: Vec::new(),
-        deflate: Compress::new(Level::fast(), false),
+        deflate: Compress::new_gzip(Level::fast(), 15),
         policy: RetryPolicy::new(retry, seed()),
         breaker: CircuitBreaker::for_config(&retry),
         origin: Instant::now(),
