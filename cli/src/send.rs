@@ -53,7 +53,11 @@ pub fn run(args: &SendArgs) -> Exit {
                     let mut spans = ServerSpans::new();
                     // Pace to the queue, so that exactly N spans are delivered
                     // whatever its size: wait while it is nearly full.
-                    let room = exporter.config().max_queue_size().saturating_sub(threads as usize * 2).max(1);
+                    let room = exporter
+                        .config()
+                        .max_queue_size()
+                        .saturating_sub(threads as usize * 2)
+                        .max(1);
                     for _ in 0..n {
                         while exporter.queued() >= room {
                             thread::sleep(std::time::Duration::from_micros(50));

@@ -160,11 +160,6 @@ impl ExporterBuilder {
                     .into(),
             ));
         }
-        if config.protocol() == Protocol::HttpJson {
-            return Err(ExporterError::Config(
-                "OTEL_EXPORTER_OTLP_PROTOCOL=http/json is not supported yet; use http/protobuf".into(),
-            ));
-        }
         // The resource: service.name, OTEL_RESOURCE_ATTRIBUTES, and the SDK's own.
         let mut attrs: Vec<KeyValue<'_>> = config
             .resource_attributes()
@@ -465,6 +460,8 @@ impl Drop for Exporter {
 /// Buffers and policy state owned by the exporter thread.
 struct Pipeline {
     request: Vec<u8>,
+    /// The request as OTLP/JSON (`http/json` only).
+    json: Vec<u8>,
     gzip: Vec<u8>,
     deflate: Compress,
     policy: RetryPolicy,
@@ -507,6 +504,7 @@ fn run(shared: Arc<Shared>, mut transport: Box<dyn Transport>) {
     let retry = cfg.retry();
     let mut pipe = Pipeline {
         request: Vec::with_capacity(cfg.max_batch_bytes().min(1 << 20)),
+        json: Vec::new(),
         gzip: Vec::new(),
         deflate: Compress::new_gzip(Level::fast(), 15),
         policy: RetryPolicy::new(retry, seed()),
@@ -590,16 +588,30 @@ fn export_batch(shared: &Shared, transport: &mut dyn Transport, pipe: &mut Pipel
     let mut backoff: Backoff = pipe.policy.backoff();
     let Pipeline {
         request,
+        json,
         gzip: gz,
         deflate,
         breaker,
         origin,
         ..
     } = pipe;
+    let (payload, content_type): (&[u8], &'static str) = match cfg.protocol() {
+        Protocol::HttpJson => {
+            json.clear();
+            if let Err(e) = crate::json::request_to_json(request, json) {
+                // Our own encoder's bytes always transcode; count it if not.
+                stats.add_dropped(DropReason::Invalid, n);
+                stats.set_last_error(format!("cannot write OTLP/JSON: {e}"));
+                return;
+            }
+            (json, "application/json")
+        }
+        _ => (request, "application/x-protobuf"),
+    };
     let (body, encoding): (&[u8], Option<&'static str>) = match cfg.compression() {
-        Compression::None => (request, None),
+        Compression::None => (payload, None),
         Compression::Gzip => {
-            gzip(deflate, request, gz);
+            gzip(deflate, payload, gz);
             (gz, Some("gzip"))
         }
     };
@@ -642,7 +654,7 @@ fn export_batch(shared: &Shared, transport: &mut dyn Transport, pipe: &mut Pipel
         }
         let req = ExportRequest {
             body,
-            content_type: "application/x-protobuf",
+            content_type,
             content_encoding: encoding,
             timeout: cfg.timeout().min(deadline - now),
             spans: n as usize,

@@ -280,16 +280,30 @@ mod tests {
             ("http_proxy", "http://user:pw@127.0.0.1:8080"),
             ("NO_PROXY", "internal.example,.svc"),
         ];
-        let p = proxy_for("https://ingest.example/ingester/otlp/traces", env(&vars)).unwrap().unwrap();
+        let p = proxy_for("https://ingest.example/ingester/otlp/traces", env(&vars))
+            .unwrap()
+            .unwrap();
         assert_eq!((p.host(), p.port()), ("127.0.0.1", 3128));
-        let p = proxy_for("http://kf-agent:4318/v1/traces", env(&vars)).unwrap().unwrap();
+        let p = proxy_for("http://kf-agent:4318/v1/traces", env(&vars))
+            .unwrap()
+            .unwrap();
         assert_eq!((p.port(), p.username()), (8080, Some("user")));
-        assert!(proxy_for("https://internal.example/v1/traces", env(&vars)).unwrap().is_none());
-        assert!(proxy_for("http://kf-agent.observability.svc:4318/v1/traces", env(&vars)).unwrap().is_none());
+        assert!(proxy_for("https://internal.example/v1/traces", env(&vars))
+            .unwrap()
+            .is_none());
+        assert!(
+            proxy_for("http://kf-agent.observability.svc:4318/v1/traces", env(&vars))
+                .unwrap()
+                .is_none()
+        );
         assert!(proxy_for("http://kf-agent:4318/v1/traces", env(&[])).unwrap().is_none());
         // Never for loopback, as Go.
-        assert!(proxy_for("https://localhost:4318/v1/traces", env(&vars)).unwrap().is_none());
-        assert!(proxy_for("https://127.0.0.1:4318/v1/traces", env(&vars)).unwrap().is_none());
+        assert!(proxy_for("https://localhost:4318/v1/traces", env(&vars))
+            .unwrap()
+            .is_none());
+        assert!(proxy_for("https://127.0.0.1:4318/v1/traces", env(&vars))
+            .unwrap()
+            .is_none());
         assert!(!use_proxy("10.1.2.3", 443, "10.0.0.0/8"));
         assert!(use_proxy("11.1.2.3", 443, "10.0.0.0/8"));
         assert!(!use_proxy("a.b.example", 443, "example"));

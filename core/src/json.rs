@@ -189,7 +189,19 @@ impl<'a> Reader<'a> {
         self.base + self.pos
     }
 
+    #[inline(always)]
     fn varint(&mut self, field: u32) -> Result<u64, JsonError> {
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.varint_long(field)
+    }
+
+    #[inline(never)]
+    fn varint_long(&mut self, field: u32) -> Result<u64, JsonError> {
         let start = self.at();
         let mut v: u64 = 0;
         for i in 0..10 {
@@ -208,9 +220,9 @@ impl<'a> Reader<'a> {
         Err(err(start, self.message, field, Problem::VarintTooLong))
     }
 
+    #[inline(always)]
     fn take(&mut self, n: usize, field: u32, start: usize) -> Result<&'a [u8], JsonError> {
-        let rest = self.buf.get(self.pos..).unwrap_or_default();
-        match rest.get(..n) {
+        match self.buf.get(self.pos..self.pos.saturating_add(n)) {
             Some(b) => {
                 self.pos += n;
                 Ok(b)
@@ -220,6 +232,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field, groups skipped; `EndGroup` is returned for the caller to judge.
+    #[inline]
     fn next(&mut self, depth: usize) -> Result<Field<'a>, JsonError> {
         let pos = self.at();
         let key = self.varint(0)?;
@@ -240,7 +253,7 @@ impl<'a> Reader<'a> {
             }
             LEN => {
                 let len = self.varint(num)?;
-                let remaining = self.buf.len() - self.pos;
+                let remaining = self.buf.len().saturating_sub(self.pos);
                 if len > remaining as u64 {
                     return Err(err(pos, self.message, num, Problem::LengthOverrun(len)));
                 }
@@ -302,7 +315,50 @@ enum Msg<'a, 'p> {
     },
 }
 
-impl<'a> Msg<'a, '_> {
+/// Walks the fields of one byte range, numbering them from `*ord`.
+fn each_in<'a, F>(
+    buf: &'a [u8],
+    base: usize,
+    (message, depth): (&'static str, usize),
+    ord: &mut usize,
+    f: &mut F,
+) -> Result<bool, JsonError>
+where
+    F: FnMut(usize, Field<'a>) -> Result<bool, JsonError> + ?Sized,
+{
+    let mut r = Reader {
+        buf,
+        pos: 0,
+        base,
+        message,
+    };
+    while r.pos < r.buf.len() {
+        let field = r.next(depth)?;
+        if let Val::EndGroup = field.val {
+            return Err(err(field.pos, message, field.num, Problem::UnexpectedEndGroup));
+        }
+        let o = *ord;
+        *ord += 1;
+        if !f(o, field)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+impl<'a, 'p> Msg<'a, 'p> {
+    /// The message from absolute offset `pos` on, where `pos` is a field
+    /// boundary found by an earlier pass (a merged message is not cut).
+    fn tail(&self, pos: usize) -> Msg<'a, 'p> {
+        match *self {
+            Msg::One { buf, base } => match pos.checked_sub(base).and_then(|i| buf.get(i..)) {
+                Some(rest) => Msg::One { buf: rest, base: pos },
+                None => *self,
+            },
+            m => m,
+        }
+    }
+
     fn offset(&self) -> usize {
         match self {
             Msg::One { base, .. } => *base,
@@ -311,48 +367,24 @@ impl<'a> Msg<'a, '_> {
     }
 
     /// Calls `f` for each field in wire order; stops early when `f` says so.
-    fn each(&self, message: &'static str, depth: usize, f: &mut Visit<'_, 'a>) -> Result<bool, JsonError> {
+    /// Generic so the common case (one byte range) inlines `f`; merged
+    /// messages go through `each_dyn`, which keeps the recursion finite.
+    fn each<F>(&self, message: &'static str, depth: usize, mut f: F) -> Result<bool, JsonError>
+    where
+        F: FnMut(usize, Field<'a>) -> Result<bool, JsonError>,
+    {
         let mut ord = 0;
-        self.each_from(message, depth, &mut ord, f)
-    }
-
-    fn each_from(
-        &self,
-        message: &'static str,
-        depth: usize,
-        ord: &mut usize,
-        f: &mut Visit<'_, 'a>,
-    ) -> Result<bool, JsonError> {
         match *self {
-            Msg::One { buf, base } => {
-                let mut r = Reader {
-                    buf,
-                    pos: 0,
-                    base,
-                    message,
-                };
-                while r.pos < r.buf.len() {
-                    let field = r.next(depth)?;
-                    if let Val::EndGroup = field.val {
-                        return Err(err(field.pos, message, field.num, Problem::UnexpectedEndGroup));
-                    }
-                    let o = *ord;
-                    *ord += 1;
-                    if !f(o, field)? {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
+            Msg::One { buf, base } => each_in(buf, base, (message, depth), &mut ord, &mut f),
             Msg::Merged { parent, field, from } => {
                 // The parent was scanned already, so walking it again cannot fail
                 // but through `f`.
-                parent.each(message, depth.saturating_sub(1), &mut |o, pf| {
+                parent.each_dyn(message, depth.saturating_sub(1), &mut |o, pf| {
                     if pf.num != field || o < from {
                         return Ok(true);
                     }
                     match pf.val {
-                        Val::Len(buf, base) => Msg::One { buf, base }.each_from(message, depth, ord, f),
+                        Val::Len(buf, base) => each_in(buf, base, (message, depth), &mut ord, &mut f),
                         v => Err(err(
                             pf.pos,
                             message,
@@ -367,15 +399,17 @@ impl<'a> Msg<'a, '_> {
             }
         }
     }
+
+    fn each_dyn(&self, message: &'static str, depth: usize, f: &mut Visit<'_, 'a>) -> Result<bool, JsonError> {
+        self.each(message, depth, f)
+    }
 }
 
-/// Highest field number of any message read here (`Span.flags`).
-const FIELDS: usize = 17;
 const NONE: u8 = 0xff;
-type Schema = [u8; FIELDS];
 
-const fn schema(fields: &[(usize, u8)]) -> Schema {
-    let mut s = [NONE; FIELDS];
+/// Expected wire type per field number (index), `NONE` for unknown fields.
+const fn schema<const N: usize>(fields: &[(usize, u8)]) -> [u8; N] {
+    let mut s = [NONE; N];
     let mut i = 0;
     while i < fields.len() {
         s[fields[i].0] = fields[i].1;
@@ -384,13 +418,13 @@ const fn schema(fields: &[(usize, u8)]) -> Schema {
     s
 }
 
-const REQUEST: Schema = schema(&[(1, LEN)]);
-const RESOURCE_SPANS: Schema = schema(&[(1, LEN), (2, LEN), (3, LEN)]);
-const RESOURCE: Schema = schema(&[(1, LEN), (2, VARINT), (3, LEN)]);
-const ENTITY_REF: Schema = schema(&[(1, LEN), (2, LEN), (3, LEN), (4, LEN)]);
-const SCOPE_SPANS: Schema = schema(&[(1, LEN), (2, LEN), (3, LEN)]);
-const SCOPE: Schema = schema(&[(1, LEN), (2, LEN), (3, LEN), (4, VARINT)]);
-const SPAN: Schema = schema(&[
+const REQUEST: [u8; 2] = schema(&[(1, LEN)]);
+const RESOURCE_SPANS: [u8; 4] = schema(&[(1, LEN), (2, LEN), (3, LEN)]);
+const RESOURCE: [u8; 4] = schema(&[(1, LEN), (2, VARINT), (3, LEN)]);
+const ENTITY_REF: [u8; 5] = schema(&[(1, LEN), (2, LEN), (3, LEN), (4, LEN)]);
+const SCOPE_SPANS: [u8; 4] = schema(&[(1, LEN), (2, LEN), (3, LEN)]);
+const SCOPE: [u8; 5] = schema(&[(1, LEN), (2, LEN), (3, LEN), (4, VARINT)]);
+const SPAN: [u8; 17] = schema(&[
     (1, LEN),
     (2, LEN),
     (3, LEN),
@@ -408,12 +442,12 @@ const SPAN: Schema = schema(&[
     (15, LEN),
     (16, I32),
 ]);
-const EVENT: Schema = schema(&[(1, I64), (2, LEN), (3, LEN), (4, VARINT)]);
-const LINK: Schema = schema(&[(1, LEN), (2, LEN), (3, LEN), (4, LEN), (5, VARINT), (6, I32)]);
+const EVENT: [u8; 5] = schema(&[(1, I64), (2, LEN), (3, LEN), (4, VARINT)]);
+const LINK: [u8; 7] = schema(&[(1, LEN), (2, LEN), (3, LEN), (4, LEN), (5, VARINT), (6, I32)]);
 // Field 1 (deprecated_code) is reserved: skipped as unknown.
-const STATUS: Schema = schema(&[(2, LEN), (3, VARINT)]);
-const KEY_VALUE: Schema = schema(&[(1, LEN), (2, LEN), (3, VARINT)]);
-const ANY_VALUE: Schema = schema(&[
+const STATUS: [u8; 4] = schema(&[(2, LEN), (3, VARINT)]);
+const KEY_VALUE: [u8; 4] = schema(&[(1, LEN), (2, LEN), (3, VARINT)]);
+const ANY_VALUE: [u8; 9] = schema(&[
     (1, LEN),
     (2, VARINT),
     (3, VARINT),
@@ -423,34 +457,31 @@ const ANY_VALUE: Schema = schema(&[
     (7, LEN),
     (8, VARINT),
 ]);
-const VALUES: Schema = schema(&[(1, LEN)]);
+const VALUES: [u8; 2] = schema(&[(1, LEN)]);
 
-/// What one pass over a message found: per known field, how often it occurs
-/// and its last occurrence; for a oneof message, the last member and where
-/// its trailing run begins.
-struct Scan<'a> {
-    count: [u32; FIELDS],
-    last: [Option<Field<'a>>; FIELDS],
+/// What one pass over a message found: per known field number, how often it
+/// occurs and its last value; for a oneof message, the last member and
+/// where its trailing run begins.
+struct Scan<'a, const N: usize> {
+    count: [u32; N],
+    /// Offset of each field's first occurrence (where repeated fields start).
+    first: [usize; N],
+    last: [Val<'a>; N],
     oneof: u32,
     oneof_from: usize,
     oneof_run: u32,
 }
 
-fn scan<'a>(
+/// Fills `s` (fresh from `Scan::new`) from one pass over `m`, checking the
+/// wire types of the known fields.
+fn scan<'a, const N: usize>(
+    s: &mut Scan<'a, N>,
     m: &Msg<'a, '_>,
-    message: &'static str,
-    depth: usize,
-    schema: &Schema,
+    (message, depth): (&'static str, usize),
+    schema: &[u8; N],
     oneof: bool,
-) -> Result<Scan<'a>, JsonError> {
-    let mut s = Scan {
-        count: [0; FIELDS],
-        last: [None; FIELDS],
-        oneof: 0,
-        oneof_from: 0,
-        oneof_run: 0,
-    };
-    m.each(message, depth, &mut |ord, f| {
+) -> Result<(), JsonError> {
+    m.each(message, depth, |ord, f| {
         let n = f.num as usize;
         let Some(&expected) = schema.get(n) else {
             return Ok(true);
@@ -462,8 +493,11 @@ fn scan<'a>(
         if found != expected {
             return Err(err(f.pos, message, f.num, Problem::WrongWireType { expected, found }));
         }
+        if s.count[n] == 0 {
+            s.first[n] = f.pos;
+        }
         s.count[n] = s.count[n].saturating_add(1);
-        s.last[n] = Some(f);
+        s.last[n] = f.val;
         if oneof {
             if s.oneof != f.num {
                 s.oneof = f.num;
@@ -474,15 +508,32 @@ fn scan<'a>(
         }
         Ok(true)
     })?;
-    Ok(s)
+    Ok(())
 }
 
-impl<'a> Scan<'a> {
-    fn last(&self, num: usize) -> Option<Val<'a>> {
-        self.last.get(num).copied().flatten().map(|f| f.val)
+impl<'a, const N: usize> Scan<'a, N> {
+    fn new() -> Self {
+        Scan {
+            count: [0; N],
+            first: [0; N],
+            last: [Val::Varint(0); N],
+            oneof: 0,
+            oneof_from: 0,
+            oneof_run: 0,
+        }
     }
+
     fn count(&self, num: usize) -> u32 {
         self.count.get(num).copied().unwrap_or(0)
+    }
+    fn first(&self, num: usize) -> usize {
+        self.first.get(num).copied().unwrap_or(0)
+    }
+    fn last(&self, num: usize) -> Option<Val<'a>> {
+        if self.count(num) == 0 {
+            return None;
+        }
+        self.last.get(num).copied()
     }
     fn varint(&self, num: usize) -> u64 {
         match self.last(num) {
@@ -508,18 +559,19 @@ impl<'a> Scan<'a> {
             _ => None,
         }
     }
-}
 
-/// The content of singular message field `num` of `m`, merged over its occurrences.
-fn sub<'a, 'p>(m: &'p Msg<'a, 'p>, s: &Scan<'a>, num: usize, from: usize, run: u32) -> Option<Msg<'a, 'p>> {
-    match (run, s.bytes(num)) {
-        (0, _) | (_, None) => None,
-        (1, Some((buf, base))) => Some(Msg::One { buf, base }),
-        _ => Some(Msg::Merged {
-            parent: m,
-            field: num as u32,
-            from,
-        }),
+    /// The content of singular message field `num` of `m`, merged over the
+    /// `run` occurrences from field ordinal `from` on.
+    fn sub<'p>(&self, m: &'p Msg<'a, 'p>, num: usize, from: usize, run: u32) -> Option<Msg<'a, 'p>> {
+        match (run, self.bytes(num)) {
+            (0, _) | (_, None) => None,
+            (1, Some((buf, base))) => Some(Msg::One { buf, base }),
+            _ => Some(Msg::Merged {
+                parent: m,
+                field: num as u32,
+                from,
+            }),
+        }
     }
 }
 
@@ -574,19 +626,26 @@ impl<'o> Writer<'o> {
         self.first = false;
     }
 
-    /// `"name":`, after a comma if needed. Names are plain ASCII.
+    /// `"name":`, after a comma if needed. Names are plain ASCII constants
+    /// (inlined, so their copies are too).
+    #[inline(always)]
     fn key(&mut self, name: &str) {
+        self.out.reserve(name.len() + 4);
         self.comma();
         self.out.push(b'"');
         self.out.extend_from_slice(name.as_bytes());
         self.out.extend_from_slice(b"\":");
     }
 
-    fn escaped(&mut self, s: &[u8]) {
+    /// Writes `s` as a JSON string; returns the OR of its bytes (>= 0x80
+    /// when it is not ASCII and needs a UTF-8 check).
+    fn escaped(&mut self, s: &[u8]) -> u8 {
         self.out.reserve(s.len() + 2);
         self.out.push(b'"');
         let mut start = 0;
+        let mut all = 0;
         for (i, &b) in s.iter().enumerate() {
+            all |= b;
             let e = ESCAPE[b as usize];
             if e == 0 {
                 continue;
@@ -602,14 +661,17 @@ impl<'o> Writer<'o> {
         }
         self.out.extend_from_slice(&s[start..]);
         self.out.push(b'"');
+        all
     }
 
-    /// A protobuf string field's content as a JSON string; it must be UTF-8.
+    /// A protobuf string field's content as a JSON string; it must be UTF-8
+    /// (checked only when not ASCII; on error the caller discards the output).
     fn string(&mut self, s: &[u8], off: usize, message: &'static str, field: u32) -> Result<(), JsonError> {
-        if let Err(e) = std::str::from_utf8(s) {
-            return Err(err(off + e.valid_up_to(), message, field, Problem::InvalidUtf8));
+        if self.escaped(s) >= 0x80 {
+            if let Err(e) = std::str::from_utf8(s) {
+                return Err(err(off + e.valid_up_to(), message, field, Problem::InvalidUtf8));
+            }
         }
-        self.escaped(s);
         Ok(())
     }
 
@@ -656,13 +718,38 @@ impl<'o> Writer<'o> {
         self.out.push(b'"');
     }
 
-    fn number(&mut self, v: impl fmt::Display) {
-        // Writing to a Vec cannot fail.
-        let _ = write!(self.out, "{v}");
+    fn uint(&mut self, mut v: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.out.extend_from_slice(&buf[i..]);
     }
 
-    fn quoted_number(&mut self, v: impl fmt::Display) {
-        let _ = write!(self.out, "\"{v}\"");
+    fn int(&mut self, v: i64) {
+        if v < 0 {
+            self.out.push(b'-');
+        }
+        self.uint(v.unsigned_abs());
+    }
+
+    /// A 64-bit integer, as proto3 JSON writes it: a decimal string.
+    fn quoted_int(&mut self, v: i64) {
+        self.out.push(b'"');
+        self.int(v);
+        self.out.push(b'"');
+    }
+
+    fn quoted_uint(&mut self, v: u64) {
+        self.out.push(b'"');
+        self.uint(v);
+        self.out.push(b'"');
     }
 
     fn double(&mut self, v: f64) {
@@ -690,7 +777,13 @@ impl<'o> Writer<'o> {
 
     // -- fields --------------------------------------------------------------
 
-    fn str_field(&mut self, s: &Scan<'_>, num: usize, name: &str, message: &'static str) -> Result<(), JsonError> {
+    fn str_field<const N: usize>(
+        &mut self,
+        s: &Scan<'_, N>,
+        num: usize,
+        name: &str,
+        message: &'static str,
+    ) -> Result<(), JsonError> {
         if let Some((b, off)) = s.bytes(num) {
             if !b.is_empty() {
                 self.key(name);
@@ -700,7 +793,7 @@ impl<'o> Writer<'o> {
         Ok(())
     }
 
-    fn hex_field(&mut self, s: &Scan<'_>, num: usize, name: &str) {
+    fn hex_field<const N: usize>(&mut self, s: &Scan<'_, N>, num: usize, name: &str) {
         if let Some((b, _)) = s.bytes(num) {
             if !b.is_empty() {
                 self.key(name);
@@ -709,49 +802,49 @@ impl<'o> Writer<'o> {
         }
     }
 
-    fn u32_field(&mut self, s: &Scan<'_>, num: usize, name: &str) {
+    fn u32_field<const N: usize>(&mut self, s: &Scan<'_, N>, num: usize, name: &str) {
         let v = s.varint(num) as u32;
         if v != 0 {
             self.key(name);
-            self.number(v);
+            self.uint(u64::from(v));
         }
     }
 
-    fn i32_field(&mut self, s: &Scan<'_>, num: usize, name: &str) {
+    fn i32_field<const N: usize>(&mut self, s: &Scan<'_, N>, num: usize, name: &str) {
         let v = s.varint(num) as i32;
         if v != 0 {
             self.key(name);
-            self.number(v);
+            self.int(i64::from(v));
         }
     }
 
-    fn fixed32_field(&mut self, s: &Scan<'_>, num: usize, name: &str) {
+    fn fixed32_field<const N: usize>(&mut self, s: &Scan<'_, N>, num: usize, name: &str) {
         let v = s.fixed32(num);
         if v != 0 {
             self.key(name);
-            self.number(v);
+            self.uint(u64::from(v));
         }
     }
 
-    fn fixed64_field(&mut self, s: &Scan<'_>, num: usize, name: &str) {
+    fn fixed64_field<const N: usize>(&mut self, s: &Scan<'_, N>, num: usize, name: &str) {
         let v = s.fixed64(num);
         if v != 0 {
             self.key(name);
-            self.quoted_number(v);
+            self.quoted_uint(v);
         }
     }
 
     /// A singular message field, merged over its occurrences.
-    fn message_field<'a>(
+    fn message_field<'a, const N: usize>(
         &mut self,
         m: &Msg<'a, '_>,
-        s: &Scan<'a>,
+        s: &Scan<'a, N>,
         num: usize,
         name: &str,
         depth: usize,
         emit: Emit<'a, 'o>,
     ) -> Result<(), JsonError> {
-        if let Some(sub) = sub(m, s, num, 0, s.count(num)) {
+        if let Some(sub) = s.sub(m, num, 0, s.count(num)) {
             self.key(name);
             emit(self, &sub, depth + 1)?;
         }
@@ -759,10 +852,10 @@ impl<'o> Writer<'o> {
     }
 
     /// A repeated message field as an array; omitted when empty unless `always`.
-    fn repeated<'a>(
+    fn repeated<'a, const N: usize>(
         &mut self,
         m: &Msg<'a, '_>,
-        (s, always): (&Scan<'a>, bool),
+        (s, always): (&Scan<'a, N>, bool),
         num: usize,
         (name, message): (&str, &'static str),
         depth: usize,
@@ -775,7 +868,7 @@ impl<'o> Writer<'o> {
         self.key(name);
         self.open(b'[');
         if left > 0 {
-            m.each(message, depth, &mut |_, f| {
+            m.tail(s.first(num)).each(message, depth, |_, f| {
                 if f.num as usize != num {
                     return Ok(true);
                 }
@@ -792,10 +885,10 @@ impl<'o> Writer<'o> {
     }
 
     /// A repeated string field as an array, written even when empty.
-    fn repeated_str(
+    fn repeated_str<const N: usize>(
         &mut self,
         m: &Msg<'_, '_>,
-        s: &Scan<'_>,
+        s: &Scan<'_, N>,
         num: usize,
         name: &str,
         (message, depth): (&'static str, usize),
@@ -804,7 +897,7 @@ impl<'o> Writer<'o> {
         self.key(name);
         self.open(b'[');
         if left > 0 {
-            m.each(message, depth, &mut |_, f| {
+            m.tail(s.first(num)).each(message, depth, |_, f| {
                 if f.num as usize != num {
                     return Ok(true);
                 }
@@ -832,7 +925,8 @@ impl<'o> Writer<'o> {
 
     fn request(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "ExportTraceServiceRequest";
-        let s = scan(m, M, depth, &REQUEST, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &REQUEST, false)?;
         self.enter(m, M, depth)?;
         self.repeated(m, (&s, false), 1, ("resourceSpans", M), depth, Self::resource_spans)?;
         self.close(b'}');
@@ -842,7 +936,8 @@ impl<'o> Writer<'o> {
     fn resource_spans(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "ResourceSpans";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &RESOURCE_SPANS, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &RESOURCE_SPANS, false)?;
         self.message_field(m, &s, 1, "resource", depth, Self::resource)?;
         self.repeated(m, (&s, false), 2, ("scopeSpans", M), depth, Self::scope_spans)?;
         self.str_field(&s, 3, "schemaUrl", M)?;
@@ -853,7 +948,8 @@ impl<'o> Writer<'o> {
     fn resource(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "Resource";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &RESOURCE, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &RESOURCE, false)?;
         self.repeated(m, (&s, false), 1, ("attributes", M), depth, Self::key_value)?;
         self.u32_field(&s, 2, "droppedAttributesCount");
         self.repeated(m, (&s, false), 3, ("entityRefs", M), depth, Self::entity_ref)?;
@@ -864,7 +960,8 @@ impl<'o> Writer<'o> {
     fn entity_ref(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "EntityRef";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &ENTITY_REF, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &ENTITY_REF, false)?;
         for (num, name) in [(1, "schemaUrl"), (2, "type")] {
             let (b, off) = s.bytes(num).unwrap_or((&[][..], 0));
             self.key(name);
@@ -879,7 +976,8 @@ impl<'o> Writer<'o> {
     fn scope_spans(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "ScopeSpans";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &SCOPE_SPANS, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &SCOPE_SPANS, false)?;
         self.message_field(m, &s, 1, "scope", depth, Self::scope)?;
         self.repeated(m, (&s, false), 2, ("spans", M), depth, Self::span)?;
         self.str_field(&s, 3, "schemaUrl", M)?;
@@ -890,7 +988,8 @@ impl<'o> Writer<'o> {
     fn scope(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "InstrumentationScope";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &SCOPE, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &SCOPE, false)?;
         self.str_field(&s, 1, "name", M)?;
         self.str_field(&s, 2, "version", M)?;
         self.repeated(m, (&s, false), 3, ("attributes", M), depth, Self::key_value)?;
@@ -902,7 +1001,8 @@ impl<'o> Writer<'o> {
     fn span(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "Span";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &SPAN, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &SPAN, false)?;
         self.hex_field(&s, 1, "traceId");
         self.hex_field(&s, 2, "spanId");
         self.str_field(&s, 3, "traceState", M)?;
@@ -926,7 +1026,8 @@ impl<'o> Writer<'o> {
     fn event(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "Span.Event";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &EVENT, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &EVENT, false)?;
         self.fixed64_field(&s, 1, "timeUnixNano");
         self.str_field(&s, 2, "name", M)?;
         self.repeated(m, (&s, false), 3, ("attributes", M), depth, Self::key_value)?;
@@ -938,7 +1039,8 @@ impl<'o> Writer<'o> {
     fn link(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "Span.Link";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &LINK, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &LINK, false)?;
         self.hex_field(&s, 1, "traceId");
         self.hex_field(&s, 2, "spanId");
         self.str_field(&s, 3, "traceState", M)?;
@@ -952,7 +1054,8 @@ impl<'o> Writer<'o> {
     fn status(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "Status";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &STATUS, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &STATUS, false)?;
         self.str_field(&s, 2, "message", M)?;
         self.i32_field(&s, 3, "code");
         self.close(b'}');
@@ -962,7 +1065,8 @@ impl<'o> Writer<'o> {
     fn key_value(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "KeyValue";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &KEY_VALUE, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &KEY_VALUE, false)?;
         let (b, off) = s.bytes(1).unwrap_or((&[][..], 0));
         self.key("key");
         self.string(b, off, M, 1)?;
@@ -975,7 +1079,8 @@ impl<'o> Writer<'o> {
     fn any_value(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "AnyValue";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &ANY_VALUE, true)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &ANY_VALUE, true)?;
         let n = s.oneof as usize;
         match (n, s.last(n)) {
             (1, Some(Val::Len(b, off))) => {
@@ -988,14 +1093,14 @@ impl<'o> Writer<'o> {
             }
             (3, Some(Val::Varint(v))) => {
                 self.key("intValue");
-                self.quoted_number(v as i64);
+                self.quoted_int(v as i64);
             }
             (4, Some(Val::I64(v))) => {
                 self.key("doubleValue");
                 self.double(f64::from_bits(v));
             }
             (5 | 6, Some(_)) => {
-                if let Some(sub) = sub(m, &s, n, s.oneof_from, s.oneof_run) {
+                if let Some(sub) = s.sub(m, n, s.oneof_from, s.oneof_run) {
                     let (name, emit): (&str, Emit<'_, 'o>) = if n == 5 {
                         ("arrayValue", Self::array_value)
                     } else {
@@ -1011,7 +1116,7 @@ impl<'o> Writer<'o> {
             }
             (8, Some(Val::Varint(v))) => {
                 self.key("stringValueStrindex");
-                self.number(v as i32);
+                self.int(i64::from(v as i32));
             }
             _ => {}
         }
@@ -1022,7 +1127,8 @@ impl<'o> Writer<'o> {
     fn array_value(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "ArrayValue";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &VALUES, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &VALUES, false)?;
         self.repeated(m, (&s, true), 1, ("values", M), depth, Self::any_value)?;
         self.close(b'}');
         Ok(())
@@ -1031,7 +1137,8 @@ impl<'o> Writer<'o> {
     fn kvlist_value(&mut self, m: &Msg<'_, '_>, depth: usize) -> Result<(), JsonError> {
         const M: &str = "KeyValueList";
         self.enter(m, M, depth)?;
-        let s = scan(m, M, depth, &VALUES, false)?;
+        let mut s = Scan::new();
+        scan(&mut s, m, (M, depth), &VALUES, false)?;
         self.repeated(m, (&s, true), 1, ("values", M), depth, Self::key_value)?;
         self.close(b'}');
         Ok(())

@@ -456,3 +456,30 @@ fn the_circuit_breaker_opens_after_repeated_failures_and_recovers() {
     assert!(t.elapsed() >= Duration::from_millis(100), "{:?}", t.elapsed());
     assert_eq!(rx.span_count(), 1);
 }
+
+#[test]
+fn http_json_protocol_sends_otlp_json() {
+    let rx = Receiver::start(ReceiverConfig::default()).unwrap();
+    for compression in ["none", "gzip"] {
+        let exp = exporter(config(
+            &[
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", compression),
+            ],
+            |b| b.endpoint(rx.traces_url()),
+        ));
+        send(&exp, &[http_span(1), all_types_span()]);
+        assert!(exp.shutdown(Duration::from_secs(5)).is_success());
+    }
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs
+        .iter()
+        .all(|r| r.content_type.as_deref() == Some("application/json")));
+    assert_eq!(reqs[1].content_encoding.as_deref(), Some("gzip"));
+    let limits = SpanLimits::default();
+    let got = rx.spans();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[0].2, proto_span(&http_span(1), &limits));
+    assert_eq!(got[3].2, proto_span(&all_types_span(), &limits));
+}

@@ -528,16 +528,18 @@ proptest! {
         check(&pb, &expected)?;
     }
 
-    /// Two encodings of a key-value back to back: the key is the last one and
-    /// the two `AnyValue`s merge under oneof rules (last member wins; a run of
-    /// the same array or kvlist member is merged).
+    /// Encodings of several key-values back to back make one: the key is the
+    /// last one and the `AnyValue`s merge under oneof rules (last member wins;
+    /// a trailing run of the same array or kvlist member is merged).
     #[test]
-    fn merged_attributes_match_prost(pairs in vec((key_value(), key_value(), 1..4usize), 1..4)) {
+    fn merged_attributes_match_prost(groups in vec(vec((key_value(), 1..3usize), 1..5), 1..4)) {
         let mut span = Vec::new();
-        for (a, b, copies) in &pairs {
-            let mut kv = a.encode_to_vec();
-            for _ in 0..*copies {
-                kv.extend_from_slice(&b.encode_to_vec());
+        for group in &groups {
+            let mut kv = Vec::new();
+            for (part, copies) in group {
+                for _ in 0..*copies {
+                    kv.extend_from_slice(&part.encode_to_vec());
+                }
             }
             len_field(&mut span, 9, &kv);
         }
@@ -565,6 +567,7 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in vec(any::<u8>(), 0..256)) {
         differential(&bytes)?;
+        differential(&wrap_span(&bytes))?;
     }
 
     /// Valid requests with bytes flipped, cut, inserted or duplicated.
@@ -592,6 +595,193 @@ proptest! {
             }
         }
         differential(&b)?;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Schema-aware random wire input: the trace messages' fields, in any order,
+// repeated or not, with unknown fields mixed in, so that merging and oneof
+// rules are exercised at every level, not only where prost would write.
+
+#[derive(Clone, Copy)]
+enum K {
+    Varint,
+    I64,
+    I32,
+    Str,
+    Bytes,
+    Msg(M),
+}
+
+#[derive(Clone, Copy)]
+enum M {
+    Request,
+    ResourceSpans,
+    Resource,
+    EntityRef,
+    ScopeSpans,
+    Scope,
+    Span,
+    Event,
+    Link,
+    Status,
+    KeyValue,
+    AnyValue,
+    ArrayValue,
+    KvList,
+}
+
+fn schema(m: M) -> &'static [(u32, K)] {
+    use K::*;
+    match m {
+        M::Request => &[(1, Msg(M::ResourceSpans))],
+        M::ResourceSpans => &[(1, Msg(M::Resource)), (2, Msg(M::ScopeSpans)), (3, Str)],
+        M::Resource => &[(1, Msg(M::KeyValue)), (2, Varint), (3, Msg(M::EntityRef))],
+        M::EntityRef => &[(1, Str), (2, Str), (3, Str), (4, Str)],
+        M::ScopeSpans => &[(1, Msg(M::Scope)), (2, Msg(M::Span)), (3, Str)],
+        M::Scope => &[(1, Str), (2, Str), (3, Msg(M::KeyValue)), (4, Varint)],
+        M::Span => &[
+            (1, Bytes),
+            (2, Bytes),
+            (3, Str),
+            (4, Bytes),
+            (5, Str),
+            (6, Varint),
+            (7, I64),
+            (8, I64),
+            (9, Msg(M::KeyValue)),
+            (10, Varint),
+            (11, Msg(M::Event)),
+            (12, Varint),
+            (13, Msg(M::Link)),
+            (14, Varint),
+            (15, Msg(M::Status)),
+            (16, I32),
+        ],
+        M::Event => &[(1, I64), (2, Str), (3, Msg(M::KeyValue)), (4, Varint)],
+        M::Link => &[
+            (1, Bytes),
+            (2, Bytes),
+            (3, Str),
+            (4, Msg(M::KeyValue)),
+            (5, Varint),
+            (6, I32),
+        ],
+        M::Status => &[(1, Varint), (2, Str), (3, Varint)],
+        M::KeyValue => &[(1, Str), (2, Msg(M::AnyValue)), (3, Varint)],
+        M::AnyValue => &[
+            (1, Str),
+            (2, Varint),
+            (3, Varint),
+            (4, I64),
+            (5, Msg(M::ArrayValue)),
+            (6, Msg(M::KvList)),
+            (7, Bytes),
+            (8, Varint),
+        ],
+        M::ArrayValue => &[(1, Msg(M::AnyValue))],
+        M::KvList => &[(1, Msg(M::KeyValue))],
+    }
+}
+
+/// xorshift64*: a seed from proptest drives the whole message.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn gen_message(rng: &mut Rng, m: M, depth: u32, out: &mut Vec<u8>) {
+    const STRINGS: &[&str] = &["", "a", "service.name", "é€😀", "\u{0}\n\"\\", "\u{10FFFF}\u{2028}"];
+    let fields = schema(m);
+    let n = rng.below(if depth > 6 { 3 } else { 7 });
+    for _ in 0..n {
+        if rng.below(10) == 0 {
+            // An unknown field.
+            let num = 17 + rng.below(30);
+            match rng.below(4) {
+                0 => {
+                    varint(out, num << 3);
+                    varint(out, rng.next() >> rng.below(64));
+                }
+                1 => {
+                    varint(out, num << 3 | 1);
+                    out.extend_from_slice(&rng.next().to_le_bytes());
+                }
+                2 => {
+                    let b: Vec<u8> = (0..rng.below(6)).map(|_| rng.next() as u8).collect();
+                    len_field(out, num as u32, &b);
+                }
+                _ => {
+                    varint(out, num << 3 | 5);
+                    out.extend_from_slice(&(rng.next() as u32).to_le_bytes());
+                }
+            }
+            continue;
+        }
+        let (num, kind) = fields[rng.below(fields.len() as u64) as usize];
+        let key = u64::from(num) << 3;
+        match kind {
+            K::Varint => {
+                varint(out, key);
+                let v = match rng.below(3) {
+                    0 => rng.below(4),
+                    1 => rng.next(),
+                    _ => rng.next() >> rng.below(64),
+                };
+                varint(out, v);
+            }
+            K::I64 => {
+                varint(out, key | 1);
+                let v = if rng.below(3) == 0 { rng.below(3) } else { rng.next() };
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            K::I32 => {
+                varint(out, key | 5);
+                out.extend_from_slice(&(rng.next() as u32).to_le_bytes());
+            }
+            K::Str => {
+                let s = STRINGS[rng.below(STRINGS.len() as u64) as usize];
+                // Now and then not UTF-8.
+                let bad: &[u8] = if rng.below(40) == 0 { b"\xc3" } else { b"" };
+                len_field(out, num, &[s.as_bytes(), bad].concat());
+            }
+            K::Bytes => {
+                let b: Vec<u8> = (0..[0, 8, 16, 3][rng.below(4) as usize])
+                    .map(|_| rng.next() as u8)
+                    .collect();
+                len_field(out, num, &b);
+            }
+            K::Msg(sub) => {
+                let mut b = Vec::new();
+                if depth < 10 {
+                    gen_message(rng, sub, depth + 1, &mut b);
+                }
+                len_field(out, num, &b);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Whatever prost reads from schema-shaped random wire input, the
+    /// transcoder writes as JSON that reads back to the same message.
+    #[test]
+    fn random_wire_input_matches_prost(seed in any::<u64>()) {
+        let mut rng = Rng(seed | 1);
+        let mut pb = Vec::new();
+        gen_message(&mut rng, M::Request, 0, &mut pb);
+        differential(&pb)?;
     }
 }
 
@@ -923,6 +1113,58 @@ fn otlpx_encoder_output() {
     check(&pb, &expected).unwrap();
 }
 
+/// `AnyValue` { array [1], string, array [2], array [3] } is array [2, 3]
+/// (and the same for kvlists): the string resets the oneof, the trailing run
+/// of arrays merges.
+#[test]
+fn oneof_keeps_the_last_member_and_merges_its_trailing_run() {
+    let int = |i: i64| AnyValue {
+        value: Some(Value::IntValue(i)),
+    };
+    let arr = |i: i64| {
+        AnyValue {
+            value: Some(Value::ArrayValue(ArrayValue { values: vec![int(i)] })),
+        }
+        .encode_to_vec()
+    };
+    let list = |k: &str| {
+        AnyValue {
+            value: Some(Value::KvlistValue(KeyValueList {
+                values: vec![kv(k, Value::IntValue(0))],
+            })),
+        }
+        .encode_to_vec()
+    };
+    let string = AnyValue {
+        value: Some(Value::StringValue("s".into())),
+    }
+    .encode_to_vec();
+    for (parts, want) in [
+        (
+            vec![arr(1), string.clone(), arr(2), arr(3)],
+            r#"{"arrayValue":{"values":[{"intValue":"2"},{"intValue":"3"}]}}"#,
+        ),
+        (
+            vec![list("a"), arr(1), list("b"), string.clone(), list("c"), list("d")],
+            r#"{"kvlistValue":{"values":[{"key":"c","value":{"intValue":"0"}},{"key":"d","value":{"intValue":"0"}}]}}"#,
+        ),
+        (vec![arr(1), arr(2), string.clone()], r#"{"stringValue":"s"}"#),
+    ] {
+        let value: Vec<u8> = parts.concat();
+        let mut kv = Vec::new();
+        len_field(&mut kv, 1, b"k");
+        len_field(&mut kv, 2, &value);
+        let mut span = Vec::new();
+        len_field(&mut span, 9, &kv);
+        let pb = wrap_span(&span);
+        let mut out = Vec::new();
+        request_to_json(&pb, &mut out).unwrap();
+        let json = String::from_utf8(out).unwrap();
+        assert!(json.contains(&format!(r#"{{"key":"k","value":{want}}}"#)), "{json}");
+        check(&pb, &ExportTraceServiceRequest::decode(&pb[..]).unwrap()).unwrap();
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Errors
 
@@ -1044,8 +1286,8 @@ fn depth_is_bounded() {
     let msg = error_of(&nested_arrays(5000));
     assert!(msg.contains("nested deeper than"), "{msg}");
     // Deeply nested unknown groups.
-    let mut groups = vec![0xfb, 0x01].repeat(100_000);
-    groups.extend(vec![0xfc, 0x01].repeat(100_000));
+    let mut groups = [0xfb, 0x01].repeat(100_000);
+    groups.extend([0xfc, 0x01].repeat(100_000));
     let msg = error_of(&wrap_span(&groups));
     assert!(msg.contains("nested deeper than"), "{msg}");
 }

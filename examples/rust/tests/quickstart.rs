@@ -15,7 +15,11 @@ fn quickstart_exports_its_span() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("all exported"), "{stdout}");
     assert!(rx.wait_for_spans(1, Duration::from_secs(5)));
     let (resource, _, span) = &rx.spans()[0];
