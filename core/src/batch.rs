@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::encode::{len_field, span_len, write_span_entry, SpanLimits, Writer, SLACK};
-use crate::envelope::{base_overhead, write_request, EncodedResource, EncodedScope};
+use crate::envelope::{base_overhead, write_request, EncodedResource, EncodedScope, RequestSink};
 use crate::model::{Resource, Scope, ScopeId, Span};
 use crate::stats::{DropReason, Stats};
 
@@ -429,13 +429,20 @@ impl Batcher {
     /// first). Allocates only if `out` lacks capacity (`max_batch_bytes` suffices).
     pub fn write_request(&self, batch: &Batch, out: &mut Vec<u8>) {
         out.clear();
+        self.write_request_to(batch, out);
+    }
+
+    /// Writes the `ExportTraceServiceRequest` for `batch` into `sink`
+    /// (a buffer, or a compressor fed straight from the batch's block).
+    pub fn write_request_to<S: RequestSink + ?Sized>(&self, batch: &Batch, sink: &mut S) {
+        let out = sink;
         let b = &batch.block;
         let scopes = self.scopes.read().unwrap_or_else(|p| p.into_inner());
         let groups = b
             .scopes
             .iter()
             .map(|&s| (s as usize, &scopes[s as usize], b.scope_bytes[s as usize]));
-        write_request(&self.resource, groups, |s, out| copy_scope(b, s, out), out);
+        write_request(&self.resource, groups, |s, out: &mut S| copy_scope(b, s, out), out);
     }
 
     /// Gives a taken batch's block back to the queue.
@@ -461,13 +468,13 @@ impl Batcher {
 }
 
 /// Appends the entries of scope `s` from block `b`.
-fn copy_scope(b: &Block, s: usize, out: &mut Vec<u8>) {
+fn copy_scope<S: RequestSink + ?Sized>(b: &Block, s: usize, out: &mut S) {
     if b.scopes.len() == 1 {
-        out.extend_from_slice(&b.buf[..b.len]);
+        out.put(&b.buf[..b.len]);
         return;
     }
     for e in b.entries.iter().filter(|e| e.scope as usize == s) {
         let start = e.start as usize;
-        out.extend_from_slice(&b.buf[start..start + e.len as usize]);
+        out.put(&b.buf[start..start + e.len as usize]);
     }
 }

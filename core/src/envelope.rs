@@ -77,20 +77,37 @@ fn opt_len_field(n: usize) -> usize {
     }
 }
 
-/// Appends a varint to `out`.
-#[inline]
-pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+/// Where a request's bytes go: a buffer, or straight into a compressor.
+pub trait RequestSink {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
 }
 
-fn put_len_field(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
-    out.push(tag);
+impl RequestSink for Vec<u8> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Appends a varint to `out`.
+#[inline]
+pub fn put_varint<S: RequestSink + ?Sized>(out: &mut S, mut v: u64) {
+    let mut buf = [0u8; 10];
+    let mut n = 0;
+    while v >= 0x80 {
+        buf[n] = (v as u8) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    buf[n] = v as u8;
+    out.put(&buf[..=n]);
+}
+
+fn put_len_field<S: RequestSink + ?Sized>(out: &mut S, tag: u8, b: &[u8]) {
+    out.put(&[tag]);
     put_varint(out, b.len() as u64);
-    out.extend_from_slice(b);
+    out.put(b);
 }
 
 /// Writes an `ExportTraceServiceRequest` with one `ResourceSpans`.
@@ -98,35 +115,33 @@ fn put_len_field(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
 /// `groups` yields, per scope group, a key, the scope and the total length of
 /// the group's span entries (it is walked twice: sizes, then bytes);
 /// `write_spans(key, out)` must append exactly that many bytes.
-/// Appends to `out`; allocates only if `out` lacks capacity.
-pub fn write_request<'s, I>(
+/// A `Vec` sink allocates only if it lacks capacity.
+pub fn write_request<'s, I, S>(
     resource: &EncodedResource,
     groups: I,
-    mut write_spans: impl FnMut(usize, &mut Vec<u8>),
-    out: &mut Vec<u8>,
+    mut write_spans: impl FnMut(usize, &mut S),
+    out: &mut S,
 ) where
     I: Iterator<Item = (usize, &'s EncodedScope, usize)> + Clone,
+    S: RequestSink + ?Sized,
 {
     let mut rs_len = resource.framing_len();
     for (_, scope, span_bytes) in groups.clone() {
         rs_len += len_field(scope.scope_spans_len(span_bytes));
     }
-    out.reserve(len_field(rs_len));
     // ExportTraceServiceRequest.resource_spans (1)
-    out.push(0x0a);
+    out.put(&[0x0a]);
     put_varint(out, rs_len as u64);
     // ResourceSpans.resource (1)
     put_len_field(out, 0x0a, &resource.bytes);
     for (key, scope, span_bytes) in groups {
         // ResourceSpans.scope_spans (2)
-        out.push(0x12);
+        out.put(&[0x12]);
         put_varint(out, scope.scope_spans_len(span_bytes) as u64);
         // ScopeSpans.scope (1)
         put_len_field(out, 0x0a, &scope.bytes);
         // ScopeSpans.spans (2), already framed
-        let before = out.len();
         write_spans(key, out);
-        debug_assert_eq!(out.len() - before, span_bytes);
         // ScopeSpans.schema_url (3)
         if !scope.schema_url.is_empty() {
             put_len_field(out, 0x1a, scope.schema_url.as_bytes());
@@ -172,5 +187,10 @@ pub fn encode_request(
         .zip(&bodies)
         .enumerate()
         .map(|(i, (s, b))| (i, s, b.len()));
-    write_request(&resource, framed, |i, out| out.extend_from_slice(&bodies[i]), out);
+    write_request(
+        &resource,
+        framed,
+        |i, out: &mut Vec<u8>| out.extend_from_slice(&bodies[i]),
+        out,
+    );
 }

@@ -19,6 +19,7 @@ use flate2::{Compress, Compression as Level, FlushCompress, Status as ZStatus};
 
 use crate::batch::{Batch, BatchError, Batcher, Enqueued};
 use crate::config::{Compression, Config, ConfigWarning, Protocol};
+use crate::envelope::RequestSink;
 use crate::log::Logger;
 use crate::model::{KeyValue, Resource, Scope, ScopeId, Span};
 use crate::retry::{Backoff, CircuitBreaker, Decision, RetryPolicy, Timing};
@@ -486,6 +487,83 @@ fn gzip(deflate: &mut Compress, input: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Feeds a request straight into the gzip compressor, so a compressed
+/// export never copies the batch into a request buffer first. Small
+/// pieces (the framing) are gathered before they reach the compressor.
+struct GzipSink<'a> {
+    deflate: &'a mut Compress,
+    out: &'a mut Vec<u8>,
+    small: [u8; 256],
+    n: usize,
+}
+
+impl<'a> GzipSink<'a> {
+    fn new(deflate: &'a mut Compress, out: &'a mut Vec<u8>) -> Self {
+        deflate.reset();
+        out.clear();
+        GzipSink {
+            deflate,
+            out,
+            small: [0; 256],
+            n: 0,
+        }
+    }
+
+    fn compress(&mut self, input: &[u8], flush: FlushCompress) {
+        let start = self.deflate.total_in();
+        loop {
+            let consumed = (self.deflate.total_in() - start) as usize;
+            if self.out.capacity() - self.out.len() < 4096 {
+                self.out.reserve((input.len() - consumed) / 2 + 8192);
+            }
+            match self.deflate.compress_vec(&input[consumed..], self.out, flush) {
+                Ok(ZStatus::StreamEnd) => return,
+                Ok(_) => {
+                    let done = (self.deflate.total_in() - start) as usize == input.len();
+                    // Without Finish, stop once the input is consumed and the
+                    // compressor had room to spare (nothing left to flush).
+                    if done && flush == FlushCompress::None && self.out.capacity() > self.out.len() {
+                        return;
+                    }
+                }
+                // Compressing from memory into memory cannot fail; be safe anyway.
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn flush_small(&mut self) {
+        if self.n > 0 {
+            let small = self.small;
+            let n = self.n;
+            self.n = 0;
+            self.compress(&small[..n], FlushCompress::None);
+        }
+    }
+
+    fn finish(mut self) {
+        self.flush_small();
+        self.compress(&[], FlushCompress::Finish);
+    }
+}
+
+impl RequestSink for GzipSink<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.n + bytes.len() <= self.small.len() {
+            self.small[self.n..self.n + bytes.len()].copy_from_slice(bytes);
+            self.n += bytes.len();
+            return;
+        }
+        self.flush_small();
+        if bytes.len() <= self.small.len() {
+            self.small[..bytes.len()].copy_from_slice(bytes);
+            self.n = bytes.len();
+        } else {
+            self.compress(bytes, FlushCompress::None);
+        }
+    }
+}
+
 fn unix_nanos() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -580,7 +658,14 @@ fn export_batch(shared: &Shared, transport: &mut dyn Transport, pipe: &mut Pipel
     let cfg = &shared.config;
     let stats = &shared.stats;
     let n = batch.len() as u64;
-    shared.batcher.write_request(&batch, &mut pipe.request);
+    let stream_gzip = cfg.compression() == Compression::Gzip && cfg.protocol() != Protocol::HttpJson;
+    if stream_gzip {
+        let mut sink = GzipSink::new(&mut pipe.deflate, &mut pipe.gzip);
+        shared.batcher.write_request_to(&batch, &mut sink);
+        sink.finish();
+    } else {
+        shared.batcher.write_request(&batch, &mut pipe.request);
+    }
     shared.batcher.release(batch);
     stats.add_batch();
     let start = Instant::now();
@@ -610,6 +695,7 @@ fn export_batch(shared: &Shared, transport: &mut dyn Transport, pipe: &mut Pipel
     };
     let (body, encoding): (&[u8], Option<&'static str>) = match cfg.compression() {
         Compression::None => (payload, None),
+        Compression::Gzip if stream_gzip => (gz, Some("gzip")),
         Compression::Gzip => {
             gzip(deflate, payload, gz);
             (gz, Some("gzip"))

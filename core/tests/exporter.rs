@@ -483,3 +483,42 @@ fn http_json_protocol_sends_otlp_json() {
     assert_eq!(got[0].2, proto_span(&http_span(1), &limits));
     assert_eq!(got[3].2, proto_span(&all_types_span(), &limits));
 }
+
+#[test]
+fn gzip_streams_many_scopes_and_large_spans() {
+    let rx = Receiver::start(ReceiverConfig::default()).unwrap();
+    let exp = exporter(config(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")], |b| {
+        b.endpoint(rx.traces_url())
+    }));
+    let scopes: Vec<_> = (0..3)
+        .map(|i| exp.add_scope(&scope_view(&format!("scope{i}"), "1", &[], "")).unwrap())
+        .collect();
+    let mut big = http_span(7);
+    big.span_id = [0xbb; 8];
+    // Incompressible bytes, larger than the compressor's first output reservation.
+    let mut x = 0x9e3779b97f4a7c15u64;
+    let noise: Vec<u8> = (0..300_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    big.attrs.push(("blob".into(), OValue::Bytes(noise)));
+    let spans: Vec<_> = (0..40)
+        .map(|i| if i == 20 { big.clone() } else { http_span(i) })
+        .collect();
+    for (i, s) in spans.iter().enumerate() {
+        exp.record(scopes[i % 3], &view_span(s)).unwrap();
+    }
+    assert!(exp.shutdown(Duration::from_secs(10)).is_success());
+    assert_eq!(rx.span_count(), 40);
+    let limits = SpanLimits::default();
+    let got = rx.spans();
+    for (_, scope, span) in &got {
+        let i = spans.iter().position(|s| s.span_id.to_vec() == span.span_id).unwrap();
+        assert!(span == &proto_span(&spans[i], &limits), "span {i} differs");
+        assert_eq!(scope.name, format!("scope{}", i % 3));
+    }
+}
