@@ -10,6 +10,7 @@
 
 pub mod batch;
 pub mod config;
+pub mod context;
 pub mod encode;
 pub mod envelope;
 #[cfg(feature = "exporter")]
