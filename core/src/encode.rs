@@ -10,6 +10,12 @@
 //! each byte is written once, straight into the caller's buffer. Fields are
 //! written in ascending field-number order and proto3 defaults are omitted, so
 //! the bytes equal prost's canonical encoding of the same message.
+//!
+//! A span is first tried on the fast path (`mod fast`): one pass through a raw
+//! cursor with a bounds check per section, one-byte nested lengths computed
+//! from key and value lengths and stored with their tags as words. Spans it
+//! does not take (a limit cuts something, a nested attribute value, too little
+//! room) go through the checked [`Writer`] path, which gives the same bytes.
 
 use crate::model::{AnyValue, Event, KeyValue, Link, Resource, Scope, Span, Status};
 
@@ -405,7 +411,7 @@ impl<'a> Writer<'a> {
         let mut pos = self.pos;
         for kv in kvs {
             let payload = match kv.value {
-                AnyValue::Str(x) => x.len(),
+                AnyValue::Str(x) => truncate(x, limit).len(),
                 AnyValue::Bytes(x) => x.len(),
                 AnyValue::Array(_) | AnyValue::KvList(_) => {
                     self.pos = pos;
@@ -440,7 +446,7 @@ impl<'a> Writer<'a> {
     #[inline(always)]
     fn scalar_key_value(&mut self, field: u8, key: &[u8], v: &AnyValue<'_>, limit: usize) {
         let payload = match *v {
-            AnyValue::Str(x) => x.len(),
+            AnyValue::Str(x) => truncate(x, limit).len(),
             AnyValue::Bytes(x) => x.len(),
             _ => 10,
         };
@@ -486,40 +492,95 @@ mod raw {
         }
     }
 
-    /// Copies `src`; short copies use overlapping head and tail words that
-    /// read only inside `src` and write only inside the reserved range.
+    /// Copies `src`; short copies use overlapping head and tail loads that
+    /// read only inside `src` and write only inside `dst[..n]`. Lengths 16
+    /// to 64 (most keys and values) take one path without further branches.
     #[inline(always)]
     pub(super) unsafe fn slice(dst: *mut u8, src: &[u8]) -> *mut u8 {
+        // SAFETY: as the caller's.
+        unsafe { copy::<false>(dst, src) }
+    }
+
+    /// [`slice`] for lengths that repeat from span to span (keys, whose
+    /// branches predict well): 16 to 32 bytes take two pieces instead of four.
+    #[inline(always)]
+    pub(super) unsafe fn slice_key(dst: *mut u8, src: &[u8]) -> *mut u8 {
+        // SAFETY: as the caller's.
+        unsafe { copy::<true>(dst, src) }
+    }
+
+    #[inline(always)]
+    unsafe fn copy<const SPLIT: bool>(dst: *mut u8, src: &[u8]) -> *mut u8 {
         let n = src.len();
         let sp = src.as_ptr();
         // SAFETY: the caller reserved `n` bytes at `dst`; every read below
         // is within `src[..n]` and every write within `dst[..n]`.
         unsafe {
             if n >= 16 {
-                if n <= 32 {
-                    let head = (sp as *const u128).read_unaligned();
-                    let tail = (sp.add(n - 16) as *const u128).read_unaligned();
-                    (dst as *mut u128).write_unaligned(head);
-                    (dst.add(n - 16) as *mut u128).write_unaligned(tail);
+                if SPLIT && n <= 32 {
+                    std::ptr::copy_nonoverlapping(sp, dst, 16);
+                    std::ptr::copy_nonoverlapping(sp.add(n - 16), dst.add(n - 16), 16);
+                } else if n <= 64 {
+                    // Four 16-byte pieces at 0, min(16, n - 16),
+                    // max(0, n - 32) and n - 16 cover [0, n) for 16 <= n <= 64.
+                    let o2 = (n - 16).min(16);
+                    let o3 = n.saturating_sub(32);
+                    // Pieces may overlap in `dst`; they write the same bytes there.
+                    std::ptr::copy_nonoverlapping(sp, dst, 16);
+                    std::ptr::copy_nonoverlapping(sp.add(o2), dst.add(o2), 16);
+                    std::ptr::copy_nonoverlapping(sp.add(o3), dst.add(o3), 16);
+                    std::ptr::copy_nonoverlapping(sp.add(n - 16), dst.add(n - 16), 16);
                 } else {
                     std::ptr::copy_nonoverlapping(sp, dst, n);
                 }
             } else if n >= 8 {
-                let head = (sp as *const u64).read_unaligned();
-                let tail = (sp.add(n - 8) as *const u64).read_unaligned();
-                (dst as *mut u64).write_unaligned(head);
-                (dst.add(n - 8) as *mut u64).write_unaligned(tail);
+                std::ptr::copy_nonoverlapping(sp, dst, 8);
+                std::ptr::copy_nonoverlapping(sp.add(n - 8), dst.add(n - 8), 8);
             } else if n >= 4 {
-                let head = (sp as *const u32).read_unaligned();
-                let tail = (sp.add(n - 4) as *const u32).read_unaligned();
-                (dst as *mut u32).write_unaligned(head);
-                (dst.add(n - 4) as *mut u32).write_unaligned(tail);
-            } else {
-                for i in 0..n {
-                    *dst.add(i) = *sp.add(i);
-                }
+                std::ptr::copy_nonoverlapping(sp, dst, 4);
+                std::ptr::copy_nonoverlapping(sp.add(n - 4), dst.add(n - 4), 4);
+            } else if n > 0 {
+                // 1 to 3 bytes: first, middle and last (some coincide).
+                let (a, b, c) = (*sp, *sp.add(n / 2), *sp.add(n - 1));
+                *dst = a;
+                *dst.add(n / 2) = b;
+                *dst.add(n - 1) = c;
             }
             dst.add(n)
+        }
+    }
+
+    /// Stores 2, 4, 8 or 16 bytes at `p` (unaligned); returns `p` advanced by `k`.
+    #[inline(always)]
+    pub(super) unsafe fn put2(p: *mut u8, b: [u8; 2]) -> *mut u8 {
+        // SAFETY: the caller reserved 2 bytes.
+        unsafe {
+            (p as *mut [u8; 2]).write_unaligned(b);
+            p.add(2)
+        }
+    }
+    #[inline(always)]
+    pub(super) unsafe fn put4(p: *mut u8, b: [u8; 4]) -> *mut u8 {
+        // SAFETY: the caller reserved 4 bytes.
+        unsafe {
+            (p as *mut [u8; 4]).write_unaligned(b);
+            p.add(4)
+        }
+    }
+    #[inline(always)]
+    pub(super) unsafe fn put8(p: *mut u8, b: [u8; 8]) -> *mut u8 {
+        // SAFETY: the caller reserved 8 bytes.
+        unsafe {
+            (p as *mut [u8; 8]).write_unaligned(b);
+            p.add(8)
+        }
+    }
+    #[inline(always)]
+    pub(super) unsafe fn put16(p: *mut u8, b: [u8; 16]) -> *mut u8 {
+        // SAFETY: the caller reserved 16 bytes.
+        unsafe {
+            (p as *mut [u8; 16]).write_unaligned(b);
+            p.add(16)
         }
     }
 
@@ -581,6 +642,456 @@ mod raw {
     pub(super) unsafe fn len_bytes(p: *mut u8, field: u8, b: &[u8]) -> *mut u8 {
         // SAFETY: the caller reserved `len_field(b.len())` bytes.
         unsafe { slice(varint(put(p, tag(field, LEN)), b.len() as u64), b) }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The fast path for a whole span.
+
+/// One pass over a span through a raw cursor, for the common case: no limit
+/// cuts anything and every attribute value is a scalar. Nested lengths that
+/// fit one byte (nearly all of them) are computed from the key and value
+/// lengths and stored with the tags in 2- and 4-byte words; the rare longer
+/// ones take the general unchecked writers. Each section (span header, each
+/// attribute, each event or link header, the trailer) is preceded by a
+/// bounds check of an upper bound of what it writes, against the end of the
+/// buffer. Anything else (a cut, a nested value, too little room) returns
+/// `None` before the cursor is committed, and the caller takes the checked
+/// path from the same start: bytes written past the committed position are
+/// scratch.
+#[allow(unsafe_code)]
+mod fast {
+    use super::raw::{self, put, put16, put2, put4, put8, slice, slice_key, varint};
+    use super::{tag, varint_len, AnyValue, Event, KeyValue, Link, Span, SpanLimits, FIXED32, FIXED64, LEN, VARINT};
+
+    /// Bytes past the cursor available in `[p, end)`.
+    #[inline(always)]
+    fn room(p: *mut u8, end: *mut u8) -> usize {
+        end as usize - p as usize
+    }
+
+    /// Scalar pairs whose key and payload add up to at most this have every
+    /// length in one byte (the `KeyValue` content is at most 127 bytes).
+    const SMALL_PAIR: usize = 121;
+
+    /// The most bytes a small pair (see [`SMALL_PAIR`]) writes: 4 + key + 4 +
+    /// value for strings and bytes, 4 + key + 3 + 10 for integers.
+    const SMALL_PAIR_BYTES: usize = 130;
+
+    /// Tag, one-byte length, key tag and key length as one little-endian word.
+    #[inline(always)]
+    fn pair_head(field_tag: u8, len: usize, k: usize) -> [u8; 4] {
+        (field_tag as u32 | (len as u32) << 8 | (tag(1, LEN) as u32) << 16 | (k as u32) << 24).to_le_bytes()
+    }
+
+    /// Writes a repeated `KeyValue` field with tag `field_tag`.
+    ///
+    /// One check up front covers every pair at the small-pair bound; a pair
+    /// that is not small (an empty or long key, a long value, a value the
+    /// length limit cuts) checks its own upper bound plus the small-pair
+    /// bound of the pairs after it, so the up-front check keeps covering them.
+    ///
+    /// # Safety
+    /// `p <= end`, both in (or one past) the same buffer.
+    #[inline(always)]
+    unsafe fn attributes(
+        p: *mut u8,
+        end: *mut u8,
+        field_tag: u8,
+        kvs: &[KeyValue<'_>],
+        limit: usize,
+    ) -> Option<*mut u8> {
+        // SAFETY: as the caller's. The quick variant needs room for every
+        // pair at the small-pair bound, and a limit no small string exceeds.
+        unsafe {
+            if limit >= SMALL_PAIR && kvs.len().saturating_mul(SMALL_PAIR_BYTES) <= room(p, end) {
+                pairs::<false>(p, end, field_tag, kvs, limit)
+            } else {
+                careful_pairs(p, end, field_tag, kvs, limit)
+            }
+        }
+    }
+
+    /// [`pairs`] with `CAREFUL`, out of line: it serves buffers sized to the
+    /// span and small value length limits, and keeps the common loop compact.
+    ///
+    /// # Safety
+    /// `p <= end`, both in (or one past) the same buffer.
+    #[inline(never)]
+    unsafe fn careful_pairs(
+        p: *mut u8,
+        end: *mut u8,
+        field_tag: u8,
+        kvs: &[KeyValue<'_>],
+        limit: usize,
+    ) -> Option<*mut u8> {
+        // SAFETY: as the caller's.
+        unsafe { pairs::<true>(p, end, field_tag, kvs, limit) }
+    }
+
+    /// [`attributes`]. Without `CAREFUL`, the caller checked that `[p, end)`
+    /// holds SMALL_PAIR_BYTES per pair and that `limit >= SMALL_PAIR`; with
+    /// it, each pair checks its own upper bound (as the checked writer does,
+    /// so a buffer sized by [`super::span_len`] plus [`super::SLACK`] suffices)
+    /// and small strings check the limit.
+    ///
+    /// # Safety
+    /// `p <= end`, both in (or one past) the same buffer.
+    #[inline(always)]
+    unsafe fn pairs<const CAREFUL: bool>(
+        mut p: *mut u8,
+        end: *mut u8,
+        field_tag: u8,
+        kvs: &[KeyValue<'_>],
+        limit: usize,
+    ) -> Option<*mut u8> {
+        let mut it = kvs.iter();
+        while let Some(kv) = it.next() {
+            let key = kv.key.as_bytes();
+            let k = key.len();
+            // An empty key (its field omitted) or a long one takes the general writer.
+            let short_key = k.wrapping_sub(1) < SMALL_PAIR - 10;
+            if CAREFUL {
+                let payload = match kv.value {
+                    AnyValue::Str(x) => super::truncate(x, limit).len(),
+                    AnyValue::Bytes(x) => x.len(),
+                    AnyValue::Array(_) | AnyValue::KvList(_) => return None,
+                    _ => 10,
+                };
+                if k + payload + super::KV_OVERHEAD > room(p, end) {
+                    return None;
+                }
+            }
+            // SAFETY: without CAREFUL, at the top of each iteration
+            // `room(p, end)` is at least SMALL_PAIR_BYTES per pair left; a
+            // small pair writes at most that, and any other pair checks its
+            // own bound plus that of the pairs after it. With CAREFUL, the
+            // check above covers this pair's bound (at least what each arm
+            // below writes).
+            unsafe {
+                p = match kv.value {
+                    AnyValue::Str(x) if short_key && k + x.len() <= SMALL_PAIR && (!CAREFUL || x.len() <= limit) => {
+                        let n = x.len();
+                        let q = slice_key(put4(p, pair_head(field_tag, k + n + 6, k)), key);
+                        let head =
+                            (tag(2, LEN) as u32 | (n as u32 + 2) << 8 | (tag(1, LEN) as u32) << 16) | (n as u32) << 24;
+                        slice(put4(q, head.to_le_bytes()), x.as_bytes())
+                    }
+                    AnyValue::Int(i) if short_key && (i as u64) < 1 << 28 => {
+                        // The varint's 7-bit groups spread over bytes, its
+                        // length from the highest group, its continuation
+                        // bits below that: the value field is one word.
+                        let v = i as u32;
+                        let spread = (v & 0x7f) | (v << 1) & 0x7f00 | (v << 2) & 0x7f_0000 | (v << 3) & 0x7f00_0000;
+                        let n = ((31 - (spread | 1).leading_zeros()) / 8 + 1) as usize;
+                        let more = 0x0080_8080u32 >> (8 * (4 - n));
+                        let q = slice_key(put4(p, pair_head(field_tag, k + 5 + n, k)), key);
+                        let value = tag(2, LEN) as u64
+                            | (1 + n as u64) << 8
+                            | (tag(3, VARINT) as u64) << 16
+                            | ((spread | more) as u64) << 24;
+                        // Bytes past the 3 + n of the field are scratch.
+                        put8(q, value.to_le_bytes()).sub(5 - n)
+                    }
+                    AnyValue::Int(i) if short_key => {
+                        let v = i as u64;
+                        let n = varint_len(v);
+                        let q = slice_key(put4(p, pair_head(field_tag, k + 5 + n, k)), key);
+                        let q = put4(q, [tag(2, LEN), 1 + n as u8, tag(3, VARINT), 0]).sub(1);
+                        varint(q, v)
+                    }
+                    AnyValue::Bool(b) if short_key => {
+                        let q = slice_key(put4(p, pair_head(field_tag, k + 6, k)), key);
+                        put4(q, [tag(2, LEN), 2, tag(2, VARINT), b as u8])
+                    }
+                    AnyValue::Double(d) if short_key => {
+                        let q = slice_key(put4(p, pair_head(field_tag, k + 13, k)), key);
+                        // The 4th byte is overwritten by the value.
+                        put4(q, [tag(2, LEN), 9, tag(4, FIXED64), 0]);
+                        put8(q.add(3), d.to_bits().to_le_bytes())
+                    }
+                    AnyValue::Bytes(x) if short_key && k + x.len() <= SMALL_PAIR => {
+                        let n = x.len();
+                        let q = slice_key(put4(p, pair_head(field_tag, k + n + 6, k)), key);
+                        slice(put4(q, [tag(2, LEN), n as u8 + 2, tag(7, LEN), n as u8]), x)
+                    }
+                    AnyValue::Array(_) | AnyValue::KvList(_) => return None,
+                    ref v => {
+                        let payload = match *v {
+                            AnyValue::Str(x) => super::truncate(x, limit).len(),
+                            AnyValue::Bytes(x) => x.len(),
+                            _ => 10,
+                        };
+                        let after = if CAREFUL { 0 } else { it.len() * SMALL_PAIR_BYTES };
+                        if k + payload + super::KV_OVERHEAD + after > room(p, end) {
+                            return None;
+                        }
+                        raw::scalar_key_value(p, field_tag, key, v, limit)
+                    }
+                };
+            }
+        }
+        Some(p)
+    }
+
+    /// A length-delimited field: tag, length, bytes.
+    ///
+    /// # Safety
+    /// The caller reserved `b.len() + 6` bytes at `p` (with `b` shorter than 2^35).
+    #[inline(always)]
+    unsafe fn len_bytes(p: *mut u8, field: u8, b: &[u8]) -> *mut u8 {
+        // SAFETY: a one-byte length takes 2 + len bytes, a longer one
+        // at most 6 + len; both reserved by the caller.
+        unsafe {
+            if b.len() < 0x80 {
+                slice(put2(p, [tag(field, LEN), b.len() as u8]), b)
+            } else {
+                raw::len_bytes(p, field, b)
+            }
+        }
+    }
+
+    /// An optional varint field (omitted when zero): at most 11 bytes.
+    ///
+    /// # Safety
+    /// The caller reserved 11 bytes at `p`.
+    #[inline(always)]
+    unsafe fn opt_varint(p: *mut u8, field: u8, v: u64) -> *mut u8 {
+        if v == 0 {
+            return p;
+        }
+        // SAFETY: 1 + varint_len(v) <= 11 bytes, reserved by the caller.
+        unsafe { varint(put(p, tag(field, VARINT)), v) }
+    }
+
+    /// Writes the length of a field whose one-byte placeholder is at
+    /// `start - 1` and whose content is `[start, p)`; a length of 128 or more
+    /// moves the content. Returns the end of the content.
+    ///
+    /// # Safety
+    /// `start <= p <= end`, one placeholder byte before `start`, all in one buffer.
+    #[inline(always)]
+    unsafe fn close1(start: *mut u8, p: *mut u8, end: *mut u8) -> Option<*mut u8> {
+        let len = p as usize - start as usize;
+        // SAFETY: the placeholder byte precedes `start`; a move shifts the
+        // content by `extra` bytes, checked against `end` first.
+        unsafe {
+            if len < 0x80 {
+                *start.sub(1) = len as u8;
+                return Some(p);
+            }
+            let extra = varint_len(len as u64) - 1;
+            if extra > room(p, end) {
+                return None;
+            }
+            std::ptr::copy(start, start.add(extra), len);
+            varint(start.sub(1), len as u64);
+            Some(p.add(extra))
+        }
+    }
+
+    /// # Safety
+    /// `p <= end`, both in (or one past) the same buffer.
+    #[inline(always)]
+    unsafe fn event(p: *mut u8, end: *mut u8, e: &Event<'_>, l: &SpanLimits, limit: usize) -> Option<*mut u8> {
+        if e.attributes.len() > l.attributes_per_event as usize {
+            return None;
+        }
+        let name = e.name.as_bytes();
+        // Tag and placeholder, time (9), name (at most 6 + len).
+        if 17 + name.len() > room(p, end) {
+            return None;
+        }
+        // SAFETY: the writes before `attributes` take at most 17 + name
+        // bytes, checked above; `attributes` and the dropped count check
+        // their own room; `close1` checks a move.
+        unsafe {
+            let start = put(p, tag(11, LEN)).add(1);
+            let mut q = start;
+            if e.time_unix_nano != 0 {
+                q = put8(put(q, tag(1, FIXED64)), e.time_unix_nano.to_le_bytes());
+            }
+            if !name.is_empty() {
+                q = len_bytes(q, 2, name);
+            }
+            q = attributes(q, end, tag(3, LEN), e.attributes, limit)?;
+            if e.dropped_attributes_count != 0 {
+                if room(q, end) < 11 {
+                    return None;
+                }
+                q = opt_varint(q, 4, e.dropped_attributes_count as u64);
+            }
+            close1(start, q, end)
+        }
+    }
+
+    /// # Safety
+    /// `p <= end`, both in (or one past) the same buffer.
+    #[inline(never)]
+    unsafe fn link(p: *mut u8, end: *mut u8, k: &Link<'_>, l: &SpanLimits, limit: usize) -> Option<*mut u8> {
+        if k.attributes.len() > l.attributes_per_link as usize {
+            return None;
+        }
+        let ts = k.trace_state.as_bytes();
+        // Tag and placeholder, ids (28), trace state (at most 6 + len).
+        if 36 + ts.len() > room(p, end) {
+            return None;
+        }
+        // SAFETY: the writes before `attributes` take at most 36 + ts bytes,
+        // checked above; the rest check their own room.
+        unsafe {
+            let start = put(p, tag(13, LEN)).add(1);
+            let mut q = put16(put2(start, [tag(1, LEN), 16]), k.trace_id);
+            q = put8(put2(q, [tag(2, LEN), 8]), k.span_id);
+            if !ts.is_empty() {
+                q = len_bytes(q, 3, ts);
+            }
+            q = attributes(q, end, tag(4, LEN), k.attributes, limit)?;
+            if room(q, end) < 16 {
+                return None;
+            }
+            q = opt_varint(q, 5, k.dropped_attributes_count as u64);
+            if k.flags != 0 {
+                q = put4(put(q, tag(6, FIXED32)), k.flags.to_le_bytes());
+            }
+            close1(start, q, end)
+        }
+    }
+
+    /// Writes the `Span` message content at `p`; `None` when the span needs
+    /// the general path (a limit cuts something, a nested value, too little room).
+    ///
+    /// # Safety
+    /// `p <= end`, both in (or one past) the same buffer.
+    #[inline(always)]
+    unsafe fn span(p: *mut u8, end: *mut u8, span: &Span<'_>, l: &SpanLimits) -> Option<*mut u8> {
+        if span.attributes.len() > l.attribute_count as usize
+            || span.events.len() > l.event_count as usize
+            || span.links.len() > l.link_count as usize
+        {
+            return None;
+        }
+        let limit = l.value_len();
+        let ts = span.trace_state.as_bytes();
+        let name = span.name.as_bytes();
+        // 18 + 10 + 10 + 2 + 9 + 9 fixed, and two fields of at most 6 + len.
+        if 70 + ts.len() + name.len() > room(p, end) {
+            return None;
+        }
+        // SAFETY: the header writes take at most the 70 + ts + name bytes
+        // checked above (each store below is within its field's bytes); every
+        // later section checks its own room against `end` first.
+        unsafe {
+            let mut q = put16(put2(p, [tag(1, LEN), 16]), span.trace_id);
+            q = put8(put2(q, [tag(2, LEN), 8]), span.span_id);
+            if !ts.is_empty() {
+                q = len_bytes(q, 3, ts);
+            }
+            if let Some(parent) = span.parent_span_id {
+                q = put8(put2(q, [tag(4, LEN), 8]), parent);
+            }
+            if !name.is_empty() {
+                q = len_bytes(q, 5, name);
+            }
+            if span.kind as u8 != 0 {
+                q = put2(q, [tag(6, VARINT), span.kind as u8]);
+            }
+            if span.start_time_unix_nano != 0 {
+                q = put8(put(q, tag(7, FIXED64)), span.start_time_unix_nano.to_le_bytes());
+            }
+            if span.end_time_unix_nano != 0 {
+                q = put8(put(q, tag(8, FIXED64)), span.end_time_unix_nano.to_le_bytes());
+            }
+            q = attributes(q, end, tag(9, LEN), span.attributes, limit)?;
+            if span.dropped_attributes_count != 0 {
+                if room(q, end) < 11 {
+                    return None;
+                }
+                q = opt_varint(q, 10, span.dropped_attributes_count as u64);
+            }
+            for e in span.events {
+                q = event(q, end, e, l, limit)?;
+            }
+            if span.dropped_events_count != 0 {
+                if room(q, end) < 11 {
+                    return None;
+                }
+                q = opt_varint(q, 12, span.dropped_events_count as u64);
+            }
+            for k in span.links {
+                q = link(q, end, k, l, limit)?;
+            }
+            let msg = span.status.message.as_bytes();
+            // A dropped count (11), status (at most 1 + 5 + 6 + msg + 2), flags (6).
+            if 31 + msg.len() > room(q, end) {
+                return None;
+            }
+            q = opt_varint(q, 14, span.dropped_links_count as u64);
+            if !span.status.is_unset() {
+                let code = span.status.code as u8;
+                let n = super::status_len(&span.status);
+                if n < 0x80 {
+                    q = put2(q, [tag(15, LEN), n as u8]);
+                } else {
+                    q = varint(put(q, tag(15, LEN)), n as u64);
+                }
+                if !msg.is_empty() {
+                    q = len_bytes(q, 2, msg);
+                }
+                if code != 0 {
+                    q = put2(q, [tag(3, VARINT), code]);
+                }
+            }
+            if span.flags != 0 {
+                q = put4(put2(q, super::FLAGS_TAG), span.flags.to_le_bytes());
+            }
+            Some(q)
+        }
+    }
+
+    /// The `Span` message content at the start of `buf`; the bytes written,
+    /// or `None` for the general path.
+    #[inline(never)]
+    pub(super) fn span_content(buf: &mut [u8], s: &Span<'_>, l: &SpanLimits) -> Option<usize> {
+        let p = buf.as_mut_ptr();
+        // SAFETY: `p` and `end` bound `buf`; every write is checked against `end`.
+        unsafe {
+            let end = p.add(buf.len());
+            let q = span(p, end, s, l)?;
+            Some(q as usize - p as usize)
+        }
+    }
+
+    /// A `ScopeSpans.spans` entry (tag, length, content) at the start of
+    /// `buf`; the bytes written, or `None` for the general path. Not inlined:
+    /// the caller's loop would otherwise hoist this path's set-up.
+    #[inline(never)]
+    pub(super) fn span_entry(buf: &mut [u8], s: &Span<'_>, l: &SpanLimits) -> Option<usize> {
+        if buf.len() < 3 {
+            return None;
+        }
+        let p = buf.as_mut_ptr();
+        // SAFETY: `p` and `end` bound `buf`, which has the 3 bytes of tag and
+        // placeholder (checked above); the content checks its own writes; a
+        // move checks its extra bytes against `end` first.
+        unsafe {
+            let end = p.add(buf.len());
+            let start = p.add(3);
+            let q = span(start, end, s, l)?;
+            let len = q as usize - start as usize;
+            if (0x80..0x4000).contains(&len) {
+                put2(p, [tag(2, LEN), len as u8 | 0x80]);
+                *p.add(2) = (len >> 7) as u8;
+                return Some(3 + len);
+            }
+            let need = varint_len(len as u64);
+            if need > 2 && need - 2 > room(q, end) {
+                return None;
+            }
+            std::ptr::copy(start, p.add(1 + need), len);
+            varint(put(p, tag(2, LEN)), len as u64);
+            Some(1 + need + len)
+        }
     }
 }
 
@@ -806,15 +1317,40 @@ pub fn span_len(span: &Span<'_>, limits: &SpanLimits) -> usize {
 /// writer overflowed and its bytes must be discarded.
 #[inline]
 pub fn write_span_entry(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
+    if !w.overflow {
+        if let Some(n) = fast::span_entry(&mut w.buf[w.pos..], span, limits) {
+            w.pos += n;
+            return;
+        }
+    }
+    write_span_entry_checked(w, span, limits);
+}
+
+/// The checked path of [`write_span_entry`], for every span.
+#[cold]
+#[inline(never)]
+fn write_span_entry_checked(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
     // Spans are usually 128 B to 16 KiB: a 2-byte length, moved otherwise.
     let start = w.begin(2, 2);
-    write_span(w, span, limits);
+    write_span_checked(w, span, limits);
     w.end(start, 2);
 }
 
 /// Writes the `Span` message content (no tag, no length prefix).
 /// `w` needs room for [`span_len`] bytes; with less it overflows.
 pub fn write_span(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
+    if !w.overflow {
+        if let Some(n) = fast::span_content(&mut w.buf[w.pos..], span, limits) {
+            w.pos += n;
+            return;
+        }
+    }
+    write_span_checked(w, span, limits);
+}
+
+/// The checked path of [`write_span`], for every span.
+#[inline(never)]
+fn write_span_checked(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
     let vl = limits.value_len();
     let (na, da) = limited(
         span.attributes.len(),
@@ -897,11 +1433,228 @@ pub fn encode_scope(s: &Scope<'_>, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::SpanKind;
 
     #[test]
     fn varint_lengths() {
         for (v, n) in [(0u64, 1), (127, 1), (128, 2), (16383, 2), (16384, 3), (u64::MAX, 10)] {
             assert_eq!(varint_len(v), n, "{v}");
+        }
+    }
+
+    /// A small deterministic generator (splitmix64).
+    struct Gen(u64);
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        /// A length that often sits at a boundary of the fast path or a varint.
+        fn len(&mut self) -> usize {
+            const EDGES: [usize; 24] = [
+                0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 110, 111, 112, 120, 121, 127, 128, 300,
+            ];
+            if self.below(2) == 0 {
+                EDGES[self.below(EDGES.len() as u64) as usize]
+            } else {
+                self.below(48) as usize
+            }
+        }
+    }
+
+    const TEXT: &str = "abcdefghijklmnopqrstuvwxyz0123456789/ABCDEFGHIJKLMNOPQRSTUVWXYZ-é.";
+
+    fn text(g: &mut Gen, store: &mut Vec<String>) -> usize {
+        let n = g.len();
+        let s: String = (0..n)
+            .map(|_| TEXT.chars().nth(g.below(66) as usize).unwrap_or('x'))
+            .collect();
+        store.push(s);
+        store.len() - 1
+    }
+
+    /// Owned parts of a generated span, so the views can borrow them.
+    struct Parts {
+        strings: Vec<String>,
+        values: Vec<Vec<(usize, u64, u8)>>,
+    }
+
+    fn gen_attrs(g: &mut Gen, parts: &mut Parts, max: u64) -> usize {
+        let n = g.below(max + 1);
+        let mut kvs = Vec::new();
+        for _ in 0..n {
+            let key = text(g, &mut parts.strings);
+            let kind = g.below(9) as u8;
+            let v = match kind {
+                0 | 1 => text(g, &mut parts.strings) as u64,
+                2 => match g.below(6) {
+                    0 => 0,
+                    1 => g.below(128),
+                    2 => g.below(1 << 14),
+                    3 => g.below(1 << 28),
+                    4 => (1 << 28) + g.below(1 << 30),
+                    _ => g.next(), // negative or huge
+                },
+                _ => g.next(),
+            };
+            kvs.push((key, v, kind));
+        }
+        parts.values.push(kvs);
+        parts.values.len() - 1
+    }
+
+    fn view_value<'a>(parts: &'a Parts, v: u64, kind: u8, nested: &'a [AnyValue<'a>]) -> AnyValue<'a> {
+        match kind {
+            0 => AnyValue::Str(&parts.strings[v as usize]),
+            1 => AnyValue::Bytes(parts.strings[v as usize].as_bytes()),
+            2 => AnyValue::Int(v as i64),
+            3 | 4 => AnyValue::Bool(v & 1 == 1),
+            5 | 6 => AnyValue::Double(f64::from_bits(v)),
+            7 => AnyValue::Array(nested),
+            _ => AnyValue::Int(-(v as i64 >> 3)),
+        }
+    }
+
+    fn view_attrs<'a>(parts: &'a Parts, i: usize, nested: &'a [AnyValue<'a>], nest: bool) -> Vec<KeyValue<'a>> {
+        parts.values[i]
+            .iter()
+            .map(|&(k, v, kind)| KeyValue {
+                key: &parts.strings[k],
+                value: if kind == 7 && !nest {
+                    AnyValue::Bool(true)
+                } else {
+                    view_value(parts, v, kind, nested)
+                },
+            })
+            .collect()
+    }
+
+    /// Bytes and overflow state of `f` run on a buffer of `len` bytes.
+    fn run(len: usize, f: impl Fn(&mut Writer<'_>)) -> (bool, Vec<u8>) {
+        let mut buf = vec![0xEEu8; len];
+        let mut w = Writer::new(&mut buf);
+        f(&mut w);
+        let (over, pos) = (w.overflowed(), w.pos());
+        (over, if over { Vec::new() } else { buf[..pos].to_vec() })
+    }
+
+    #[test]
+    fn fast_path_equals_checked_path() {
+        let mut g = Gen(0x0fa5);
+        let nested = [AnyValue::Int(5), AnyValue::Str("x")];
+        for round in 0..3000 {
+            let mut parts = Parts {
+                strings: Vec::new(),
+                values: Vec::new(),
+            };
+            let nest = round % 7 == 0;
+            let span_attrs = gen_attrs(&mut g, &mut parts, 12);
+            let names: Vec<usize> = (0..4).map(|_| text(&mut g, &mut parts.strings)).collect();
+            let event_attrs: Vec<usize> = (0..3).map(|_| gen_attrs(&mut g, &mut parts, 4)).collect();
+            let link_attrs: Vec<usize> = (0..2).map(|_| gen_attrs(&mut g, &mut parts, 3)).collect();
+            let ea: Vec<Vec<KeyValue<'_>>> = event_attrs
+                .iter()
+                .map(|&i| view_attrs(&parts, i, &nested, nest))
+                .collect();
+            let la: Vec<Vec<KeyValue<'_>>> = link_attrs
+                .iter()
+                .map(|&i| view_attrs(&parts, i, &nested, nest))
+                .collect();
+            let small = |g: &mut Gen| if g.below(4) == 0 { g.next() as u32 } else { 0 };
+            let events: Vec<Event<'_>> = (0..g.below(4) as usize)
+                .map(|i| Event {
+                    time_unix_nano: if g.below(5) == 0 { 0 } else { g.next() },
+                    name: if g.below(4) == 0 {
+                        ""
+                    } else {
+                        &parts.strings[names[i % 4]]
+                    },
+                    attributes: &ea[i % 3],
+                    dropped_attributes_count: small(&mut g),
+                })
+                .collect();
+            let links: Vec<Link<'_>> = (0..g.below(3) as usize)
+                .map(|i| Link {
+                    trace_id: [g.next() as u8; 16],
+                    span_id: [7; 8],
+                    trace_state: if g.below(2) == 0 {
+                        ""
+                    } else {
+                        &parts.strings[names[(i + 1) % 4]]
+                    },
+                    attributes: &la[i % 2],
+                    dropped_attributes_count: small(&mut g),
+                    flags: small(&mut g),
+                })
+                .collect();
+            let attrs = view_attrs(&parts, span_attrs, &nested, nest);
+            let span = Span {
+                trace_id: [1; 16],
+                span_id: [2; 8],
+                trace_state: if g.below(3) == 0 { &parts.strings[names[2]] } else { "" },
+                parent_span_id: if g.below(2) == 0 { Some([3; 8]) } else { None },
+                flags: small(&mut g),
+                name: &parts.strings[names[3]],
+                kind: SpanKind::from_i32(g.below(6) as i32).unwrap_or_default(),
+                start_time_unix_nano: if g.below(6) == 0 { 0 } else { g.next() },
+                end_time_unix_nano: if g.below(6) == 0 { 0 } else { g.next() },
+                attributes: &attrs,
+                dropped_attributes_count: small(&mut g),
+                events: &events,
+                dropped_events_count: small(&mut g),
+                links: &links,
+                dropped_links_count: small(&mut g),
+                status: match g.below(4) {
+                    0 => Status::UNSET,
+                    1 => Status::OK,
+                    2 => Status::error(&parts.strings[names[0]]),
+                    _ => Status::error(""),
+                },
+            };
+            let limits = match g.below(4) {
+                0 => SpanLimits::UNLIMITED,
+                1 => SpanLimits::default(),
+                _ => SpanLimits {
+                    attribute_count: g.below(14) as u32,
+                    attribute_value_length: if g.below(2) == 0 {
+                        None
+                    } else {
+                        Some(g.below(130) as u32)
+                    },
+                    event_count: g.below(4) as u32,
+                    link_count: g.below(3) as u32,
+                    attributes_per_event: g.below(5) as u32,
+                    attributes_per_link: g.below(4) as u32,
+                },
+            };
+            let n = span_len(&span, &limits);
+            let entry = len_field(n);
+            let want = run(entry + SLACK, |w| write_span_entry_checked(w, &span, &limits));
+            assert!(!want.0);
+            assert_eq!(want.1.len(), entry);
+            assert_eq!(
+                run(entry + SLACK, |w| write_span_entry(w, &span, &limits)),
+                want,
+                "round {round}"
+            );
+            let content = run(n + SLACK, |w| write_span(w, &span, &limits));
+            assert_eq!(content.1, want.1[entry - n..], "round {round}");
+            // Every buffer length around the needed one, and a few far below.
+            let lens = (entry.saturating_sub(40)..entry + SLACK + 40).chain([0, 1, 2, 3, 10, entry / 2]);
+            for len in lens {
+                let want = run(len, |w| write_span_entry_checked(w, &span, &limits));
+                assert_eq!(
+                    run(len, |w| write_span_entry(w, &span, &limits)),
+                    want,
+                    "round {round} len {len}"
+                );
+            }
         }
     }
 
