@@ -550,37 +550,13 @@ mod raw {
         }
     }
 
-    /// Stores 2, 4, 8 or 16 bytes at `p` (unaligned); returns `p` advanced by `k`.
+    /// Stores `N` bytes at `p` (unaligned); returns `p` advanced by `N`.
     #[inline(always)]
-    pub(super) unsafe fn put2(p: *mut u8, b: [u8; 2]) -> *mut u8 {
-        // SAFETY: the caller reserved 2 bytes.
+    pub(super) unsafe fn put_n<const N: usize>(p: *mut u8, b: [u8; N]) -> *mut u8 {
+        // SAFETY: the caller reserved `N` bytes.
         unsafe {
-            (p as *mut [u8; 2]).write_unaligned(b);
-            p.add(2)
-        }
-    }
-    #[inline(always)]
-    pub(super) unsafe fn put4(p: *mut u8, b: [u8; 4]) -> *mut u8 {
-        // SAFETY: the caller reserved 4 bytes.
-        unsafe {
-            (p as *mut [u8; 4]).write_unaligned(b);
-            p.add(4)
-        }
-    }
-    #[inline(always)]
-    pub(super) unsafe fn put8(p: *mut u8, b: [u8; 8]) -> *mut u8 {
-        // SAFETY: the caller reserved 8 bytes.
-        unsafe {
-            (p as *mut [u8; 8]).write_unaligned(b);
-            p.add(8)
-        }
-    }
-    #[inline(always)]
-    pub(super) unsafe fn put16(p: *mut u8, b: [u8; 16]) -> *mut u8 {
-        // SAFETY: the caller reserved 16 bytes.
-        unsafe {
-            (p as *mut [u8; 16]).write_unaligned(b);
-            p.add(16)
+            (p as *mut [u8; N]).write_unaligned(b);
+            p.add(N)
         }
     }
 
@@ -661,7 +637,7 @@ mod raw {
 /// scratch.
 #[allow(unsafe_code)]
 mod fast {
-    use super::raw::{self, put, put16, put2, put4, put8, slice, slice_key, varint};
+    use super::raw::{self, put, put_n, slice, slice_key, varint};
     use super::{tag, varint_len, AnyValue, Event, KeyValue, Link, Span, SpanLimits, FIXED32, FIXED64, LEN, VARINT};
 
     /// Bytes past the cursor available in `[p, end)`.
@@ -772,10 +748,10 @@ mod fast {
                 p = match kv.value {
                     AnyValue::Str(x) if short_key && k + x.len() <= SMALL_PAIR && (!CAREFUL || x.len() <= limit) => {
                         let n = x.len();
-                        let q = slice_key(put4(p, pair_head(field_tag, k + n + 6, k)), key);
+                        let q = slice_key(put_n(p, pair_head(field_tag, k + n + 6, k)), key);
                         let head =
                             (tag(2, LEN) as u32 | (n as u32 + 2) << 8 | (tag(1, LEN) as u32) << 16) | (n as u32) << 24;
-                        slice(put4(q, head.to_le_bytes()), x.as_bytes())
+                        slice(put_n(q, head.to_le_bytes()), x.as_bytes())
                     }
                     AnyValue::Int(i) if short_key && (i as u64) < 1 << 28 => {
                         // The varint's 7-bit groups spread over bytes, its
@@ -785,35 +761,35 @@ mod fast {
                         let spread = (v & 0x7f) | (v << 1) & 0x7f00 | (v << 2) & 0x7f_0000 | (v << 3) & 0x7f00_0000;
                         let n = ((31 - (spread | 1).leading_zeros()) / 8 + 1) as usize;
                         let more = 0x0080_8080u32 >> (8 * (4 - n));
-                        let q = slice_key(put4(p, pair_head(field_tag, k + 5 + n, k)), key);
+                        let q = slice_key(put_n(p, pair_head(field_tag, k + 5 + n, k)), key);
                         let value = tag(2, LEN) as u64
                             | (1 + n as u64) << 8
                             | (tag(3, VARINT) as u64) << 16
                             | ((spread | more) as u64) << 24;
                         // Bytes past the 3 + n of the field are scratch.
-                        put8(q, value.to_le_bytes()).sub(5 - n)
+                        put_n(q, value.to_le_bytes()).sub(5 - n)
                     }
                     AnyValue::Int(i) if short_key => {
                         let v = i as u64;
                         let n = varint_len(v);
-                        let q = slice_key(put4(p, pair_head(field_tag, k + 5 + n, k)), key);
-                        let q = put4(q, [tag(2, LEN), 1 + n as u8, tag(3, VARINT), 0]).sub(1);
+                        let q = slice_key(put_n(p, pair_head(field_tag, k + 5 + n, k)), key);
+                        let q = put_n(q, [tag(2, LEN), 1 + n as u8, tag(3, VARINT), 0]).sub(1);
                         varint(q, v)
                     }
                     AnyValue::Bool(b) if short_key => {
-                        let q = slice_key(put4(p, pair_head(field_tag, k + 6, k)), key);
-                        put4(q, [tag(2, LEN), 2, tag(2, VARINT), b as u8])
+                        let q = slice_key(put_n(p, pair_head(field_tag, k + 6, k)), key);
+                        put_n(q, [tag(2, LEN), 2, tag(2, VARINT), b as u8])
                     }
                     AnyValue::Double(d) if short_key => {
-                        let q = slice_key(put4(p, pair_head(field_tag, k + 13, k)), key);
+                        let q = slice_key(put_n(p, pair_head(field_tag, k + 13, k)), key);
                         // The 4th byte is overwritten by the value.
-                        put4(q, [tag(2, LEN), 9, tag(4, FIXED64), 0]);
-                        put8(q.add(3), d.to_bits().to_le_bytes())
+                        put_n(q, [tag(2, LEN), 9, tag(4, FIXED64), 0]);
+                        put_n(q.add(3), d.to_bits().to_le_bytes())
                     }
                     AnyValue::Bytes(x) if short_key && k + x.len() <= SMALL_PAIR => {
                         let n = x.len();
-                        let q = slice_key(put4(p, pair_head(field_tag, k + n + 6, k)), key);
-                        slice(put4(q, [tag(2, LEN), n as u8 + 2, tag(7, LEN), n as u8]), x)
+                        let q = slice_key(put_n(p, pair_head(field_tag, k + n + 6, k)), key);
+                        slice(put_n(q, [tag(2, LEN), n as u8 + 2, tag(7, LEN), n as u8]), x)
                     }
                     AnyValue::Array(_) | AnyValue::KvList(_) => return None,
                     ref v => {
@@ -844,7 +820,7 @@ mod fast {
         // at most 6 + len; both reserved by the caller.
         unsafe {
             if b.len() < 0x80 {
-                slice(put2(p, [tag(field, LEN), b.len() as u8]), b)
+                slice(put_n(p, [tag(field, LEN), b.len() as u8]), b)
             } else {
                 raw::len_bytes(p, field, b)
             }
@@ -909,7 +885,7 @@ mod fast {
             let start = put(p, tag(11, LEN)).add(1);
             let mut q = start;
             if e.time_unix_nano != 0 {
-                q = put8(put(q, tag(1, FIXED64)), e.time_unix_nano.to_le_bytes());
+                q = put_n(put(q, tag(1, FIXED64)), e.time_unix_nano.to_le_bytes());
             }
             if !name.is_empty() {
                 q = len_bytes(q, 2, name);
@@ -941,8 +917,8 @@ mod fast {
         // checked above; the rest check their own room.
         unsafe {
             let start = put(p, tag(13, LEN)).add(1);
-            let mut q = put16(put2(start, [tag(1, LEN), 16]), k.trace_id);
-            q = put8(put2(q, [tag(2, LEN), 8]), k.span_id);
+            let mut q = put_n(put_n(start, [tag(1, LEN), 16]), k.trace_id);
+            q = put_n(put_n(q, [tag(2, LEN), 8]), k.span_id);
             if !ts.is_empty() {
                 q = len_bytes(q, 3, ts);
             }
@@ -952,7 +928,7 @@ mod fast {
             }
             q = opt_varint(q, 5, k.dropped_attributes_count as u64);
             if k.flags != 0 {
-                q = put4(put(q, tag(6, FIXED32)), k.flags.to_le_bytes());
+                q = put_n(put(q, tag(6, FIXED32)), k.flags.to_le_bytes());
             }
             close1(start, q, end)
         }
@@ -982,25 +958,25 @@ mod fast {
         // checked above (each store below is within its field's bytes); every
         // later section checks its own room against `end` first.
         unsafe {
-            let mut q = put16(put2(p, [tag(1, LEN), 16]), span.trace_id);
-            q = put8(put2(q, [tag(2, LEN), 8]), span.span_id);
+            let mut q = put_n(put_n(p, [tag(1, LEN), 16]), span.trace_id);
+            q = put_n(put_n(q, [tag(2, LEN), 8]), span.span_id);
             if !ts.is_empty() {
                 q = len_bytes(q, 3, ts);
             }
             if let Some(parent) = span.parent_span_id {
-                q = put8(put2(q, [tag(4, LEN), 8]), parent);
+                q = put_n(put_n(q, [tag(4, LEN), 8]), parent);
             }
             if !name.is_empty() {
                 q = len_bytes(q, 5, name);
             }
             if span.kind as u8 != 0 {
-                q = put2(q, [tag(6, VARINT), span.kind as u8]);
+                q = put_n(q, [tag(6, VARINT), span.kind as u8]);
             }
             if span.start_time_unix_nano != 0 {
-                q = put8(put(q, tag(7, FIXED64)), span.start_time_unix_nano.to_le_bytes());
+                q = put_n(put(q, tag(7, FIXED64)), span.start_time_unix_nano.to_le_bytes());
             }
             if span.end_time_unix_nano != 0 {
-                q = put8(put(q, tag(8, FIXED64)), span.end_time_unix_nano.to_le_bytes());
+                q = put_n(put(q, tag(8, FIXED64)), span.end_time_unix_nano.to_le_bytes());
             }
             q = attributes(q, end, tag(9, LEN), span.attributes, limit)?;
             if span.dropped_attributes_count != 0 {
@@ -1031,7 +1007,7 @@ mod fast {
                 let code = span.status.code as u8;
                 let n = super::status_len(&span.status);
                 if n < 0x80 {
-                    q = put2(q, [tag(15, LEN), n as u8]);
+                    q = put_n(q, [tag(15, LEN), n as u8]);
                 } else {
                     q = varint(put(q, tag(15, LEN)), n as u64);
                 }
@@ -1039,11 +1015,11 @@ mod fast {
                     q = len_bytes(q, 2, msg);
                 }
                 if code != 0 {
-                    q = put2(q, [tag(3, VARINT), code]);
+                    q = put_n(q, [tag(3, VARINT), code]);
                 }
             }
             if span.flags != 0 {
-                q = put4(put2(q, super::FLAGS_TAG), span.flags.to_le_bytes());
+                q = put_n(put_n(q, super::FLAGS_TAG), span.flags.to_le_bytes());
             }
             Some(q)
         }
@@ -1080,7 +1056,7 @@ mod fast {
             let q = span(start, end, s, l)?;
             let len = q as usize - start as usize;
             if (0x80..0x4000).contains(&len) {
-                put2(p, [tag(2, LEN), len as u8 | 0x80]);
+                put_n(p, [tag(2, LEN), len as u8 | 0x80]);
                 *p.add(2) = (len >> 7) as u8;
                 return Some(3 + len);
             }
