@@ -15,7 +15,7 @@ use otlpx_receiver::proto::{Resource, Span};
 use otlpx_receiver::{describe_span, format_any_value, hex_id, Receiver, ReceiverConfig};
 
 use crate::args::DemoArgs;
-use crate::export::{build_exporter, check_delivered, log_warnings, print_outcome, redacted_endpoint};
+use crate::export::{build_exporter, check_delivered, print_outcome};
 use crate::output::{errln, out_block, outln, stderr_logger, Exit};
 use crate::spans::demo_spans;
 
@@ -64,11 +64,10 @@ fn local(n: usize, logger: Logger) -> Exit {
     };
     // Code wins over the environment: the endpoint, and HTTP since that is what the receiver speaks. The
     // rest (headers, compression, batch sizes, ...) still comes from the environment.
-    let (config, warnings) = Config::builder()
+    let config = Config::builder()
         .endpoint(rx.traces_url())
         .protocol(Protocol::HttpProtobuf)
         .build();
-    log_warnings(&logger, &warnings);
     let exporter = match build_exporter(config, logger) {
         Ok(e) => e,
         Err(exit) => return exit,
@@ -99,13 +98,11 @@ fn local(n: usize, logger: Logger) -> Exit {
 }
 
 fn remote(n: usize, logger: Logger) -> Exit {
-    let (config, warnings) = Config::from_env();
-    log_warnings(&logger, &warnings);
-    let endpoint = redacted_endpoint(&config);
-    let exporter = match build_exporter(config, logger) {
+    let exporter = match build_exporter(Config::from_env(), logger) {
         Ok(e) => e,
         Err(exit) => return exit,
     };
+    let endpoint = exporter.config().redacted_endpoint();
     outln!("demo: sending {n} spans to {endpoint}");
     let (outcome, took) = send(&exporter, n);
     let stats = exporter.stats();

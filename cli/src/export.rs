@@ -23,7 +23,8 @@ pub fn log_warnings(logger: &Logger, warnings: &[ConfigWarning]) {
 /// Builds and starts an exporter for `config`. A configuration that cannot work (an unsupported protocol,
 /// unreadable certificate files) is a usage error; a thread that cannot start is a failure. Either is
 /// printed to standard error.
-pub fn build_exporter(config: Config, logger: Logger) -> Result<Exporter, Exit> {
+pub fn build_exporter((config, warnings): (Config, Vec<ConfigWarning>), logger: Logger) -> Result<Exporter, Exit> {
+    log_warnings(&logger, &warnings);
     Exporter::builder()
         .config(config)
         .logger(logger)
@@ -42,11 +43,6 @@ pub fn build_exporter(config: Config, logger: Logger) -> Result<Exporter, Exit> 
                 ExporterError::Thread(_) => Exit::Failure,
             }
         })
-}
-
-/// The endpoint as the configuration prints it (credentials and query redacted).
-pub fn redacted_endpoint(config: &Config) -> String {
-    config.redacted_endpoint()
 }
 
 /// `12.345ms` or `1.234s`.

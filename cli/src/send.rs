@@ -10,9 +10,7 @@ use std::time::Instant;
 use otlpx_core::config::Config;
 
 use crate::args::SendArgs;
-use crate::export::{
-    build_exporter, check_delivered, log_warnings, print_outcome, rate, redacted_endpoint, show_duration,
-};
+use crate::export::{build_exporter, check_delivered, print_outcome, rate, show_duration};
 use crate::output::{outln, stderr_logger, Exit};
 use crate::spans::ServerSpans;
 
@@ -25,13 +23,11 @@ pub fn share(total: u64, threads: u64, i: u64) -> u64 {
 /// Runs `otlpx send`.
 pub fn run(args: &SendArgs) -> Exit {
     let logger = stderr_logger();
-    let (config, warnings) = Config::from_env();
-    log_warnings(&logger, &warnings);
-    let endpoint = redacted_endpoint(&config);
-    let exporter = match build_exporter(config, logger) {
+    let exporter = match build_exporter(Config::from_env(), logger) {
         Ok(e) => e,
         Err(exit) => return exit,
     };
+    let endpoint = exporter.config().redacted_endpoint();
     let timeout = args.timeout.unwrap_or_else(|| exporter.config().export_timeout());
     let threads = u64::from(args.threads);
     outln!(
