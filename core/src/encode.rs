@@ -840,6 +840,23 @@ mod fast {
         unsafe { varint(put(p, tag(field, VARINT)), v) }
     }
 
+    /// An optional dropped count (omitted when zero), after checking its
+    /// at most 11 bytes fit; `None` when they do not.
+    ///
+    /// # Safety
+    /// `p <= end`, both in (or one past) the same buffer.
+    #[inline(always)]
+    unsafe fn dropped_count(p: *mut u8, end: *mut u8, field: u8, v: u32) -> Option<*mut u8> {
+        if v == 0 {
+            return Some(p);
+        }
+        if room(p, end) < 11 {
+            return None;
+        }
+        // SAFETY: 11 bytes checked above.
+        Some(unsafe { opt_varint(p, field, v as u64) })
+    }
+
     /// Writes the length of a field whose one-byte placeholder is at
     /// `start - 1` and whose content is `[start, p)`; a length of 128 or more
     /// moves the content. Returns the end of the content.
@@ -891,12 +908,7 @@ mod fast {
                 q = len_bytes(q, 2, name);
             }
             q = attributes(q, end, tag(3, LEN), e.attributes, limit)?;
-            if e.dropped_attributes_count != 0 {
-                if room(q, end) < 11 {
-                    return None;
-                }
-                q = opt_varint(q, 4, e.dropped_attributes_count as u64);
-            }
+            q = dropped_count(q, end, 4, e.dropped_attributes_count)?;
             close1(start, q, end)
         }
     }
@@ -979,21 +991,11 @@ mod fast {
                 q = put_n(put(q, tag(8, FIXED64)), span.end_time_unix_nano.to_le_bytes());
             }
             q = attributes(q, end, tag(9, LEN), span.attributes, limit)?;
-            if span.dropped_attributes_count != 0 {
-                if room(q, end) < 11 {
-                    return None;
-                }
-                q = opt_varint(q, 10, span.dropped_attributes_count as u64);
-            }
+            q = dropped_count(q, end, 10, span.dropped_attributes_count)?;
             for e in span.events {
                 q = event(q, end, e, l, limit)?;
             }
-            if span.dropped_events_count != 0 {
-                if room(q, end) < 11 {
-                    return None;
-                }
-                q = opt_varint(q, 12, span.dropped_events_count as u64);
-            }
+            q = dropped_count(q, end, 12, span.dropped_events_count)?;
             for k in span.links {
                 q = link(q, end, k, l, limit)?;
             }
