@@ -470,25 +470,10 @@ struct Pipeline {
     origin: Instant,
 }
 
-/// Gzip-compresses `input` into `out` (cleared), reusing `deflate`'s state
-/// (zlib-rs writes the gzip header and trailer, folding the CRC into its pass).
-fn gzip(deflate: &mut Compress, input: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    deflate.reset();
-    out.reserve(input.len() + input.len() / 16 + 64);
-    loop {
-        let consumed = deflate.total_in() as usize;
-        match deflate.compress_vec(&input[consumed..], out, FlushCompress::Finish) {
-            Ok(ZStatus::StreamEnd) => break,
-            Ok(_) => out.reserve(out.capacity().max(4096)),
-            // Compressing from memory into memory cannot fail; be safe anyway.
-            Err(_) => break,
-        }
-    }
-}
-
-/// Feeds a request straight into the gzip compressor, so a compressed
-/// export never copies the batch into a request buffer first. Small
+/// Feeds a request into the gzip compressor (zlib-rs writes the gzip header
+/// and trailer, folding the CRC into its pass), straight from the batch
+/// block, so a compressed export never copies the batch into a request
+/// buffer first. Small
 /// pieces (the framing) are gathered before they reach the compressor.
 struct GzipSink<'a> {
     deflate: &'a mut Compress,
@@ -697,7 +682,9 @@ fn export_batch(shared: &Shared, transport: &mut dyn Transport, pipe: &mut Pipel
         Compression::None => (payload, None),
         Compression::Gzip if stream_gzip => (gz, Some("gzip")),
         Compression::Gzip => {
-            gzip(deflate, payload, gz);
+            let mut sink = GzipSink::new(deflate, gz);
+            sink.put(payload);
+            sink.finish();
             (gz, Some("gzip"))
         }
     };
