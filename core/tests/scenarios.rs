@@ -57,6 +57,7 @@ struct SpanDef {
     after_shutdown: bool,
 }
 
+#[derive(Clone)]
 enum Reply {
     Status {
         code: u16,
@@ -760,10 +761,7 @@ fn parse(v: &Value) -> Res<Scenario> {
 #[derive(Default)]
 struct FakeState {
     script: VecDeque<Reply>,
-    bodies: Vec<Vec<u8>>,
-    /// Span counts the exporter announced per request.
-    announced: Vec<usize>,
-    headers_ok: Vec<bool>,
+    sent: Vec<SentRequest>,
     hold: bool,
     held: bool,
     released: bool,
@@ -782,11 +780,13 @@ impl Fake {
 
     fn send(&self, req: &ExportRequest<'_>) -> Result<ExportResponse, TransportError> {
         let mut st = self.lock();
-        st.bodies.push(req.body.to_vec());
-        st.announced.push(req.spans);
-        st.headers_ok
-            .push(req.content_type == "application/x-protobuf" && req.content_encoding.is_none());
-        if st.hold && st.bodies.len() == 1 {
+        st.sent.push(SentRequest {
+            content_type: req.content_type.to_owned(),
+            content_encoding: req.content_encoding.unwrap_or("").to_owned(),
+            spans: req.spans,
+            body: req.body.to_vec(),
+        });
+        if st.hold && st.sent.len() == 1 {
             st.held = true;
             self.cv.notify_all();
             let until = Instant::now() + HOLD_TIMEOUT * 2;
@@ -861,30 +861,59 @@ macro_rules! to_json {
     };
 }
 
+/// What a binding's run of a scenario produced: the requests its transport
+/// received, its stats after shutdown, and the runner's own problems. The Rust
+/// runner builds one directly; the C, Go and Node runners write one as JSON
+/// (see `read_transcript`).
+struct Transcript {
+    requests: Vec<SentRequest>,
+    stats: StatsSnapshot,
+    errors: Vec<String>,
+}
+
+struct SentRequest {
+    content_type: String,
+    content_encoding: String,
+    /// Spans the exporter announced for the request.
+    spans: usize,
+    body: Vec<u8>,
+}
+
 fn run(sc: Scenario) -> Vec<String> {
+    let transcript = drive(&sc);
+    check(&sc, transcript)
+}
+
+/// Runs `sc` through the Rust API (the recording procedure of the README).
+fn drive(sc: &Scenario) -> Transcript {
     let mut errors = Vec::new();
     let fake = Arc::new(Fake::default());
     {
         let mut st = fake.lock();
-        st.script = sc.script.into_iter().collect();
+        st.script = sc.script.iter().cloned().collect();
         st.hold = sc.hold_after.is_some();
     }
     let f = fake.clone();
     let transport = FnTransport::new("scenario", move |req: &ExportRequest<'_>| f.send(req));
+    let failed = |e: String| Transcript {
+        requests: Vec::new(),
+        stats: StatsSnapshot::default(),
+        errors: vec![e],
+    };
     let exp = match Exporter::builder()
-        .config(sc.config)
+        .config(sc.config.clone())
         .logger(Logger::silent())
         .transport(Box::new(transport))
         .build()
     {
         Ok(e) => e,
-        Err(e) => return vec![format!("cannot build the exporter: {e}")],
+        Err(e) => return failed(format!("cannot build the exporter: {e}")),
     };
     let mut ids = Vec::new();
     for s in &sc.scopes {
         match exp.add_scope(&s.view) {
             Ok(id) => ids.push(id),
-            Err(e) => return vec![format!("cannot add a scope: {e}")],
+            Err(e) => return failed(format!("cannot add a scope: {e}")),
         }
     }
     let record = |s: &SpanDef| {
@@ -911,31 +940,44 @@ fn run(sc: Scenario) -> Vec<String> {
     }
     sc.spans.iter().filter(|s| s.after_shutdown).for_each(record);
     let stats = exp.stats();
-    check_stats(&sc.stats, &stats, &mut errors);
+    let mut st = fake.lock();
+    let requests = std::mem::take(&mut st.sent);
+    Transcript {
+        requests,
+        stats,
+        errors,
+    }
+}
 
-    let st = fake.lock();
-    if st.bodies.len() != sc.requests.len() {
+/// Compares a transcript with the scenario's expectations.
+fn check(sc: &Scenario, t: Transcript) -> Vec<String> {
+    let mut errors = t.errors;
+    check_stats(&sc.stats, &t.stats, &mut errors);
+    if t.requests.len() != sc.requests.len() {
         errors.push(format!(
             "{} requests sent, {} expected",
-            st.bodies.len(),
+            t.requests.len(),
             sc.requests.len()
         ));
     }
-    for (i, (body, groups)) in st.bodies.iter().zip(&sc.requests).enumerate() {
-        if !st.headers_ok[i] {
-            errors.push(format!("request {i}: not uncompressed application/x-protobuf"));
-        }
-        let want_spans: usize = groups.iter().map(|g| g.1.len()).sum();
-        if st.announced[i] != want_spans {
+    for (i, (req, groups)) in t.requests.iter().zip(&sc.requests).enumerate() {
+        if req.content_type != "application/x-protobuf" || !req.content_encoding.is_empty() {
             errors.push(format!(
-                "request {i}: the exporter announced {} spans, {want_spans} expected",
-                st.announced[i]
+                "request {i}: {:?} with encoding {:?}, not uncompressed application/x-protobuf",
+                req.content_type, req.content_encoding
             ));
         }
-        match ExportTraceServiceRequest::decode(body.as_slice()) {
-            Ok(req) => check_request(
+        let want_spans: usize = groups.iter().map(|g| g.1.len()).sum();
+        if req.spans != want_spans {
+            errors.push(format!(
+                "request {i}: the exporter announced {} spans, {want_spans} expected",
+                req.spans
+            ));
+        }
+        match ExportTraceServiceRequest::decode(req.body.as_slice()) {
+            Ok(decoded) => check_request(
                 i,
-                &req,
+                &decoded,
                 groups,
                 &sc.resource,
                 &sc.scopes,
@@ -946,6 +988,82 @@ fn run(sc: Scenario) -> Vec<String> {
         }
     }
     errors
+}
+
+/// Reads a transcript a binding's runner wrote:
+/// `{"binding", "scenario", "requests": [{"content_type", "content_encoding",
+/// "spans", "body_hex"}], "stats": {"accepted", "exported", "dropped": {reason:
+/// n}, "requests": {outcome: n}, "retries", "batches", "circuit_opened"},
+/// "errors": [text]}`.
+fn read_transcript(v: &Value) -> Res<Transcript> {
+    let m = obj(v, "transcript")?;
+    only_keys(m, &["binding", "scenario", "requests", "stats", "errors"], "transcript")?;
+    let mut requests = Vec::new();
+    for (i, r) in array(m, "requests", "transcript")?.iter().enumerate() {
+        let what = format!("requests[{i}]");
+        let r = obj(r, &what)?;
+        only_keys(r, &["content_type", "content_encoding", "spans", "body_hex"], &what)?;
+        let hex = string(r, "body_hex", &what)?.ok_or(format!("{what}: body_hex missing"))?;
+        if hex.len() % 2 != 0 {
+            return Err(format!("{what}: body_hex has odd length"));
+        }
+        let body = (0..hex.len())
+            .step_by(2)
+            .map(|j| u8::from_str_radix(&hex[j..j + 2], 16).map_err(|e| format!("{what}: body_hex: {e}")))
+            .collect::<Res<Vec<u8>>>()?;
+        requests.push(SentRequest {
+            content_type: string(r, "content_type", &what)?.unwrap_or("").to_owned(),
+            content_encoding: string(r, "content_encoding", &what)?.unwrap_or("").to_owned(),
+            spans: uint(r, "spans", &what)?.ok_or(format!("{what}: spans missing"))? as usize,
+            body,
+        });
+    }
+    let st = obj(m.get("stats").ok_or("transcript: stats missing")?, "stats")?;
+    only_keys(
+        st,
+        &[
+            "accepted",
+            "exported",
+            "dropped",
+            "requests",
+            "retries",
+            "batches",
+            "circuit_opened",
+        ],
+        "stats",
+    )?;
+    let count = |k: &str| -> Res<u64> { uint(st, k, "stats")?.ok_or(format!("stats.{k} missing")) };
+    let mut stats = StatsSnapshot {
+        accepted: count("accepted")?,
+        exported: count("exported")?,
+        retries: count("retries")?,
+        batches: count("batches")?,
+        circuit_opened: count("circuit_opened")?,
+        ..StatsSnapshot::default()
+    };
+    let dropped = obj(st.get("dropped").ok_or("stats.dropped missing")?, "stats.dropped")?;
+    for (k, _) in dropped {
+        let r = DropReason::from_name(k).ok_or(format!("stats.dropped: unknown reason {k:?}"))?;
+        stats.dropped[r as usize] = uint(dropped, k, "stats.dropped")?.unwrap_or(0);
+    }
+    let reqs = obj(st.get("requests").ok_or("stats.requests missing")?, "stats.requests")?;
+    for o in RequestOutcome::ALL {
+        stats.requests[o as usize] = uint(reqs, o.name(), "stats.requests")?.unwrap_or(0);
+    }
+    let errors = match m.get("errors") {
+        None => Vec::new(),
+        Some(e) => e
+            .as_array()
+            .ok_or("transcript: errors is not an array")?
+            .iter()
+            .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+            .collect(),
+    };
+    Ok(Transcript {
+        requests,
+        stats,
+        errors,
+    })
 }
 
 fn check_stats(want: &ExpectStats, got: &StatsSnapshot, errors: &mut Vec<String>) {
@@ -1117,30 +1235,49 @@ fn scenario_files() -> Vec<PathBuf> {
     files
 }
 
-fn run_file(path: &Path) -> (String, Vec<String>) {
+/// Reads and parses one scenario file; on failure, its name and the problem.
+fn load(path: &Path) -> Result<Scenario, (String, Vec<String>)> {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => return (stem, vec![format!("cannot read: {e}")]),
-    };
-    let value: Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => return (stem, vec![format!("not JSON: {e}")]),
-    };
-    let sc = match parse(&value) {
+    let fail = |e: String| (stem.clone(), vec![e]);
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| fail(format!("not JSON: {e}")))?;
+    let sc = parse(&value).map_err(|e| fail(format!("bad scenario: {e}")))?;
+    if sc.name != stem {
+        return Err(fail(format!("name {:?} differs from the file name", sc.name)));
+    }
+    Ok(sc)
+}
+
+fn run_file(path: &Path) -> (String, Vec<String>) {
+    let sc = match load(path) {
         Ok(sc) => sc,
-        Err(e) => return (stem, vec![format!("bad scenario: {e}")]),
+        Err(failure) => return failure,
     };
     let name = sc.name.clone();
-    if name != stem {
-        return (stem, vec![format!("name {name:?} differs from the file name")]);
-    }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(sc))) {
         Ok(errors) => (name, errors),
         Err(_) => (name, vec!["panicked".into()]),
+    }
+}
+
+/// Checks another binding's run of `path`: the transcript `<dir>/<name>.json`.
+fn check_transcript_file(path: &Path, dir: &Path) -> (String, Vec<String>) {
+    let sc = match load(path) {
+        Ok(sc) => sc,
+        Err(failure) => return failure,
+    };
+    let name = sc.name.clone();
+    let file = dir.join(format!("{name}.json"));
+    let transcript = std::fs::read_to_string(&file)
+        .map_err(|e| format!("no transcript {}: {e}", file.display()))
+        .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| format!("transcript is not JSON: {e}")))
+        .and_then(|v| read_transcript(&v).map_err(|e| format!("bad transcript: {e}")));
+    match transcript {
+        Ok(t) => (name, check(&sc, t)),
+        Err(e) => (name, vec![e]),
     }
 }
 
@@ -1178,4 +1315,86 @@ fn all_scenarios_pass() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Checks the transcripts a C, Go or Node runner wrote into the directory
+/// `OTLPX_SCENARIO_TRANSCRIPTS` (one `<name>.json` per scenario; format in
+/// `read_transcript`) with the same comparator as the Rust runner. Without
+/// the variable there is nothing to check.
+#[test]
+fn transcripts() {
+    let Some(dir) = std::env::var_os("OTLPX_SCENARIO_TRANSCRIPTS").map(PathBuf::from) else {
+        return;
+    };
+    let only = std::env::var("OTLPX_SCENARIO").ok();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for path in scenario_files() {
+        if only.as_deref().is_some_and(|o| !path.ends_with(format!("{o}.json"))) {
+            continue;
+        }
+        ran += 1;
+        let (name, errors) = check_transcript_file(&path, &dir);
+        if !errors.is_empty() {
+            failures.push(format!("{name}:\n  - {}", errors.join("\n  - ")));
+        }
+    }
+    assert!(ran > 0, "no scenario checked");
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} transcripts in {} failed:\n{}",
+        failures.len(),
+        dir.display(),
+        failures.join("\n")
+    );
+}
+
+/// The transcript format round-trips: the Rust runner's own runs, written as
+/// the JSON the other bindings write and read back, pass the same checks.
+#[test]
+fn transcript_format_round_trips() {
+    let mut failures = Vec::new();
+    for path in scenario_files() {
+        let Ok(sc) = load(&path) else { continue };
+        let t = drive(&sc);
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let dropped: Map<String, Value> = DropReason::ALL
+            .iter()
+            .map(|r| (r.name().to_owned(), json!(t.stats.dropped_for(*r))))
+            .collect();
+        let requests: Map<String, Value> = RequestOutcome::ALL
+            .iter()
+            .map(|o| (o.name().to_owned(), json!(t.stats.requests_for(*o))))
+            .collect();
+        let v = json!({
+            "binding": "rust",
+            "scenario": sc.name,
+            "requests": t.requests.iter().map(|r| json!({
+                "content_type": r.content_type,
+                "content_encoding": r.content_encoding,
+                "spans": r.spans,
+                "body_hex": hex(&r.body),
+            })).collect::<Vec<_>>(),
+            "stats": {
+                "accepted": t.stats.accepted,
+                "exported": t.stats.exported,
+                "dropped": dropped,
+                "requests": requests,
+                "retries": t.stats.retries,
+                "batches": t.stats.batches,
+                "circuit_opened": t.stats.circuit_opened,
+            },
+            "errors": t.errors,
+        });
+        match read_transcript(&v) {
+            Ok(back) => {
+                let errors = check(&sc, back);
+                if !errors.is_empty() {
+                    failures.push(format!("{}: {errors:?}", sc.name));
+                }
+            }
+            Err(e) => failures.push(format!("{}: {e}", sc.name)),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }
