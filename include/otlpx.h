@@ -1046,9 +1046,58 @@ otlpx_result otlpx_config_set_env(struct otlpx_config *cfg,
 otlpx_result otlpx_config_ignore_process_env(struct otlpx_config *cfg, uint8_t ignore);
 
 /*
+ The full endpoint URL, used as given (like Go's `WithEndpointURL`;
+ an empty path becomes `/v1/traces`). Overrides
+ `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` and `OTEL_EXPORTER_OTLP_ENDPOINT`.
+
+ Thread safety: not concurrently with other calls on the same config.
+ */
+otlpx_result otlpx_config_set_endpoint(struct otlpx_config *cfg,
+                                       const char *value,
+                                       size_t value_len);
+
+/*
+ `service.name` (overrides `OTEL_SERVICE_NAME`).
+
+ Thread safety: not concurrently with other calls on the same config.
+ */
+otlpx_result otlpx_config_set_service_name(struct otlpx_config *cfg,
+                                           const char *value,
+                                           size_t value_len);
+
+/*
+ A PEM file of CA certificates to trust instead of the system roots
+ (`OTEL_EXPORTER_OTLP_CERTIFICATE`).
+
+ Thread safety: not concurrently with other calls on the same config.
+ */
+otlpx_result otlpx_config_set_certificate(struct otlpx_config *cfg,
+                                          const char *value,
+                                          size_t value_len);
+
+/*
+ A PEM client certificate for mTLS (`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`).
+
+ Thread safety: not concurrently with other calls on the same config.
+ */
+otlpx_result otlpx_config_set_client_certificate(struct otlpx_config *cfg,
+                                                 const char *value,
+                                                 size_t value_len);
+
+/*
+ The PEM private key of the client certificate (`OTEL_EXPORTER_OTLP_CLIENT_KEY`).
+
+ Thread safety: not concurrently with other calls on the same config.
+ */
+otlpx_result otlpx_config_set_client_key(struct otlpx_config *cfg,
+                                         const char *value,
+                                         size_t value_len);
+
+/*
  Adds a header sent with every export request (like Go's `WithHeaders`),
- e.g. `kf-api-key`. Code headers win over `OTEL_EXPORTER_OTLP_HEADERS` for
- the same name.
+ e.g. `kf-api-key`. As in the Go SDK, headers added in code replace
+ `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_TRACES_HEADERS` as a
+ whole (they are not merged per name).
 
  Thread safety: not concurrently with other calls on the same config.
  */

@@ -29,6 +29,12 @@ bash tests/collector/build.sh target/collector
 step "cargo test"
 cargo test --workspace
 
+step "C ABI: tests under ASan/UBSan and valgrind, scenarios, examples (scripts/c.sh)"
+bash scripts/c.sh
+
+step "Go package, example, cross-language trace test, scenarios (scripts/go.sh)"
+bash scripts/go.sh
+
 step "cargo bench --no-run"
 cargo bench --workspace --no-run
 

@@ -13,16 +13,13 @@
 use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle, Thread};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use flate2::{Compress, Compression as Level, FlushCompress, Status as ZStatus};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::batch::{Batch, BatchError, Batcher, Enqueued};
 use crate::config::{Compression, Config, ConfigWarning, Protocol};
-use crate::envelope::RequestSink;
+use crate::delivery::{drop_batch, unix_nanos, Deliverer, Env, Next, RequestBuffers};
 use crate::log::Logger;
 use crate::model::{KeyValue, Resource, Scope, ScopeId, Span};
-use crate::retry::{Backoff, CircuitBreaker, Decision, RetryPolicy, Timing};
 use crate::stats::{DropReason, Stats, StatsSnapshot};
 use crate::transport::{attempt_of, ExportRequest, Transport, TransportError};
 
@@ -458,120 +455,24 @@ impl Drop for Exporter {
 // ---------------------------------------------------------------------------
 // The exporter thread.
 
-/// Buffers and policy state owned by the exporter thread.
+/// Buffers and delivery state owned by the exporter thread.
 struct Pipeline {
-    request: Vec<u8>,
-    /// The request as OTLP/JSON (`http/json` only).
-    json: Vec<u8>,
-    gzip: Vec<u8>,
-    deflate: Compress,
-    policy: RetryPolicy,
-    breaker: CircuitBreaker,
+    buffers: RequestBuffers,
+    deliverer: Deliverer,
     origin: Instant,
 }
 
-/// Feeds a request into the gzip compressor (zlib-rs writes the gzip header
-/// and trailer, folding the CRC into its pass), straight from the batch
-/// block, so a compressed export never copies the batch into a request
-/// buffer first. Small
-/// pieces (the framing) are gathered before they reach the compressor.
-struct GzipSink<'a> {
-    deflate: &'a mut Compress,
-    out: &'a mut Vec<u8>,
-    small: [u8; 256],
-    n: usize,
-}
-
-impl<'a> GzipSink<'a> {
-    fn new(deflate: &'a mut Compress, out: &'a mut Vec<u8>) -> Self {
-        deflate.reset();
-        out.clear();
-        GzipSink {
-            deflate,
-            out,
-            small: [0; 256],
-            n: 0,
-        }
-    }
-
-    fn compress(&mut self, input: &[u8], flush: FlushCompress) {
-        let start = self.deflate.total_in();
-        loop {
-            let consumed = (self.deflate.total_in() - start) as usize;
-            if self.out.capacity() - self.out.len() < 4096 {
-                self.out.reserve((input.len() - consumed) / 2 + 8192);
-            }
-            match self.deflate.compress_vec(&input[consumed..], self.out, flush) {
-                Ok(ZStatus::StreamEnd) => return,
-                Ok(_) => {
-                    let done = (self.deflate.total_in() - start) as usize == input.len();
-                    // Without Finish, stop once the input is consumed and the
-                    // compressor had room to spare (nothing left to flush).
-                    if done && flush == FlushCompress::None && self.out.capacity() > self.out.len() {
-                        return;
-                    }
-                }
-                // Compressing from memory into memory cannot fail; be safe anyway.
-                Err(_) => return,
-            }
-        }
-    }
-
-    fn flush_small(&mut self) {
-        if self.n > 0 {
-            let small = self.small;
-            let n = self.n;
-            self.n = 0;
-            self.compress(&small[..n], FlushCompress::None);
-        }
-    }
-
-    fn finish(mut self) {
-        self.flush_small();
-        self.compress(&[], FlushCompress::Finish);
-    }
-}
-
-impl RequestSink for GzipSink<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        if self.n + bytes.len() <= self.small.len() {
-            self.small[self.n..self.n + bytes.len()].copy_from_slice(bytes);
-            self.n += bytes.len();
-            return;
-        }
-        self.flush_small();
-        if bytes.len() <= self.small.len() {
-            self.small[..bytes.len()].copy_from_slice(bytes);
-            self.n = bytes.len();
-        } else {
-            self.compress(bytes, FlushCompress::None);
-        }
-    }
-}
-
-fn unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
 fn seed() -> u64 {
-    let t = unix_nanos();
+    let t = unix_nanos(SystemTime::now());
     let addr = &t as *const u64 as u64;
     t ^ addr.rotate_left(32) ^ u64::from(std::process::id())
 }
 
 fn run(shared: Arc<Shared>, mut transport: Box<dyn Transport>) {
     let cfg = &shared.config;
-    let retry = cfg.retry();
     let mut pipe = Pipeline {
-        request: Vec::with_capacity(cfg.max_batch_bytes().min(1 << 20)),
-        json: Vec::new(),
-        gzip: Vec::new(),
-        deflate: Compress::new_gzip(Level::fast(), 15),
-        policy: RetryPolicy::new(retry, seed()),
-        breaker: CircuitBreaker::for_config(&retry),
+        buffers: RequestBuffers::new(cfg.max_batch_bytes().min(1 << 20)),
+        deliverer: Deliverer::new(cfg, seed(), transport.describe()),
         origin: Instant::now(),
     };
     let delay = cfg.schedule_delay();
@@ -622,182 +523,68 @@ fn run(shared: Arc<Shared>, mut transport: Box<dyn Transport>) {
     }
 }
 
-/// Sleeps until `until`, waking early on shutdown; false if a shutdown
-/// deadline comes first.
-fn sleep_until(shared: &Shared, until: Instant) -> bool {
+/// Sleeps until `until`, waking early when a shutdown whose deadline comes
+/// first begins (the delivery then decides what that means for the batch).
+fn sleep_until(shared: &Shared, until: Instant) {
     loop {
         let now = Instant::now();
         if now >= until {
-            return true;
+            return;
         }
-        if let Some(d) = shared.shutdown_deadline() {
-            if d <= until {
-                return false;
-            }
+        if shared.shutdown_deadline().is_some_and(|d| d <= until) {
+            return;
         }
         thread::park_timeout(until - now);
     }
 }
 
+/// Frames `batch` and runs it through the delivery state machine
+/// (`delivery.rs`) with blocking sends and sleeps.
 fn export_batch(shared: &Shared, transport: &mut dyn Transport, pipe: &mut Pipeline, batch: Batch) {
     let cfg = &shared.config;
-    let stats = &shared.stats;
+    let env = Env {
+        stats: &shared.stats,
+        logger: &shared.logger,
+    };
     let n = batch.len() as u64;
-    let stream_gzip = cfg.compression() == Compression::Gzip && cfg.protocol() != Protocol::HttpJson;
-    if stream_gzip {
-        let mut sink = GzipSink::new(&mut pipe.deflate, &mut pipe.gzip);
-        shared.batcher.write_request_to(&batch, &mut sink);
-        sink.finish();
-    } else {
-        shared.batcher.write_request(&batch, &mut pipe.request);
-    }
+    let prepared = pipe
+        .buffers
+        .prepare(&shared.batcher, &batch, cfg.protocol(), cfg.compression());
     shared.batcher.release(batch);
-    stats.add_batch();
-    let start = Instant::now();
-    let mut deadline = start + cfg.export_timeout();
-    let mut backoff: Backoff = pipe.policy.backoff();
-    let Pipeline {
-        request,
-        json,
-        gzip: gz,
-        deflate,
-        breaker,
-        origin,
-        ..
-    } = pipe;
-    let (payload, content_type): (&[u8], &'static str) = match cfg.protocol() {
-        Protocol::HttpJson => {
-            json.clear();
-            if let Err(e) = crate::json::request_to_json(request, json) {
-                // Our own encoder's bytes always transcode; count it if not.
-                stats.add_dropped(DropReason::Invalid, n);
-                stats.set_last_error(format!("cannot write OTLP/JSON: {e}"));
-                return;
-            }
-            (json, "application/json")
-        }
-        _ => (request, "application/x-protobuf"),
-    };
-    let (body, encoding): (&[u8], Option<&'static str>) = match cfg.compression() {
-        Compression::None => (payload, None),
-        Compression::Gzip if stream_gzip => (gz, Some("gzip")),
-        Compression::Gzip => {
-            let mut sink = GzipSink::new(deflate, gz);
-            sink.put(payload);
-            sink.finish();
-            (gz, Some("gzip"))
-        }
-    };
-    let drop_all = |reason: DropReason, error: &str| {
-        stats.add_dropped(reason, n);
-        stats.set_last_error(error);
-        shared.logger.error(&format!("{n} spans dropped ({reason}): {error}"));
-    };
-    loop {
-        let by_shutdown = match shared.shutdown_deadline() {
-            Some(d) if d < deadline => {
-                deadline = d;
-                true
-            }
-            _ => false,
-        };
-        let reason_at_deadline = if by_shutdown {
-            DropReason::Shutdown
-        } else {
-            DropReason::ExportFailed
-        };
-        // The circuit breaker: no back-to-back attempts after repeated failures.
-        let mono = |i: Instant| i.duration_since(*origin);
-        if !breaker.allow(mono(Instant::now())) {
-            let wait = breaker.open_for(mono(Instant::now())).unwrap_or(Duration::ZERO);
-            let until = Instant::now() + wait;
-            if until >= deadline || !sleep_until(shared, until) {
-                drop_all(
-                    DropReason::CircuitOpen,
-                    "the circuit breaker is open after repeated export failures",
-                );
-                return;
-            }
-            continue;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            drop_all(reason_at_deadline, "the export deadline passed");
+    let body = match prepared {
+        Ok(b) => b,
+        Err(e) => {
+            // Our own encoder's bytes always transcode; count it if not.
+            shared.stats.add_batch();
+            drop_batch(n, DropReason::Invalid, &e, &env, false);
             return;
         }
-        let req = ExportRequest {
-            body,
-            content_type,
-            content_encoding: encoding,
-            timeout: cfg.timeout().min(deadline - now),
-            spans: n as usize,
-        };
-        let result = transport.send(&req);
-        let attempt = attempt_of(&result);
-        let after = Instant::now();
-        let decision = backoff.decide(
-            &attempt,
-            Timing {
-                now: SystemTime::now(),
-                elapsed: after - start,
-                deadline_remaining: deadline.saturating_duration_since(after),
-            },
-        );
-        stats.add_request(decision.outcome(), attempt.http_status());
-        match decision {
-            Decision::Success { rejected, message } => {
-                let rejected = rejected.min(n);
-                stats.add_exported(n - rejected);
-                stats.set_last_success(unix_nanos());
-                breaker.on_success();
-                if rejected > 0 {
-                    stats.add_dropped(DropReason::Rejected, rejected);
-                }
-                if rejected > 0 || message.is_some() {
-                    let text = format!(
-                        "partial success: {rejected} of {n} spans rejected: {}",
-                        message.as_deref().unwrap_or("(no message)")
-                    );
-                    stats.set_last_error(text.clone());
-                    shared.logger.warn(&text);
-                }
-                return;
-            }
-            Decision::RetryAfter { delay, error } => {
-                stats.add_retry();
-                stats.set_last_error(error.clone());
-                shared.logger.warn(&format!(
-                    "export of {n} spans to {} failed, retrying in {:.1}s: {error}",
-                    transport.describe(),
-                    delay.as_secs_f64()
-                ));
-                let until = Instant::now() + delay;
-                if until >= deadline || !sleep_until(shared, until) {
-                    let reason = if shared.shutdown_deadline().is_some() {
-                        DropReason::Shutdown
-                    } else {
-                        reason_at_deadline
-                    };
-                    drop_all(
-                        reason,
-                        &format!("{error}; the export deadline passed before the next retry"),
-                    );
-                    if breaker.on_failure(mono(Instant::now())) {
-                        stats.add_circuit_opened();
-                    }
+    };
+    let origin = pipe.origin;
+    let deliverer = &mut pipe.deliverer;
+    let mut delivery = deliverer.begin(n, origin.elapsed(), &env);
+    loop {
+        if let Some(d) = shared.shutdown_deadline() {
+            delivery.shutdown(d.saturating_duration_since(origin));
+        }
+        match delivery.before_attempt(origin.elapsed(), deliverer, &env) {
+            Next::Send { timeout } => {
+                let req = ExportRequest {
+                    body: body.bytes,
+                    content_type: body.content_type,
+                    content_encoding: body.content_encoding,
+                    timeout,
+                    spans: n as usize,
+                };
+                let result = transport.send(&req);
+                let attempt = attempt_of(&result);
+                let next = delivery.after_attempt(&attempt, origin.elapsed(), SystemTime::now(), deliverer, &env);
+                if let Next::Done(_) = next {
                     return;
                 }
             }
-            Decision::GiveUp { reason, error, .. } => {
-                drop_all(reason, &error);
-                if breaker.on_failure(mono(Instant::now())) {
-                    stats.add_circuit_opened();
-                    shared
-                        .logger
-                        .warn("circuit breaker opened: pausing exports after repeated failures");
-                }
-                return;
-            }
+            Next::Wait { until } => sleep_until(shared, origin + until),
+            Next::Done(_) => return,
         }
     }
 }

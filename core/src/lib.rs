@@ -11,6 +11,7 @@
 pub mod batch;
 pub mod config;
 pub mod context;
+pub mod delivery;
 pub mod encode;
 pub mod envelope;
 #[cfg(feature = "exporter")]

@@ -320,53 +320,87 @@ pub unsafe extern "C" fn otlpx_config_ignore_process_env(cfg: *mut otlpx_config,
     })
 }
 
-macro_rules! string_setter {
-    ($(#[$doc:meta])* $fn:ident, $method:ident) => {
-        $(#[$doc])*
-        ///
-        /// Thread safety: not concurrently with other calls on the same config.
-        #[no_mangle]
-        pub unsafe extern "C" fn $fn(cfg: *mut otlpx_config, value: *const c_char, value_len: usize) -> otlpx_result {
-            ffi_boundary!({
-                let v = tri!(unsafe { str_arg(value, value_len) }).to_owned();
-                with_builder(cfg, |b| b.$method(v))
-            })
-        }
-    };
+/// Applies a string setting (cbindgen does not expand macros, so each
+/// setter below is written out and calls this).
+unsafe fn string_setting(
+    cfg: *mut otlpx_config,
+    value: *const c_char,
+    value_len: usize,
+    f: impl FnOnce(ConfigBuilder, String) -> ConfigBuilder,
+) -> otlpx_result {
+    ffi_boundary!({
+        let v = tri!(unsafe { str_arg(value, value_len) }).to_owned();
+        with_builder(cfg, |b| f(b, v))
+    })
 }
 
-string_setter!(
-    /// The full endpoint URL, used as given (like Go's `WithEndpointURL`;
-    /// an empty path becomes `/v1/traces`). Overrides
-    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` and `OTEL_EXPORTER_OTLP_ENDPOINT`.
-    otlpx_config_set_endpoint,
-    endpoint
-);
-string_setter!(
-    /// `service.name` (overrides `OTEL_SERVICE_NAME`).
-    otlpx_config_set_service_name,
-    service_name
-);
-string_setter!(
-    /// A PEM file of CA certificates to trust instead of the system roots
-    /// (`OTEL_EXPORTER_OTLP_CERTIFICATE`).
-    otlpx_config_set_certificate,
-    certificate
-);
-string_setter!(
-    /// A PEM client certificate for mTLS (`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`).
-    otlpx_config_set_client_certificate,
-    client_certificate
-);
-string_setter!(
-    /// The PEM private key of the client certificate (`OTEL_EXPORTER_OTLP_CLIENT_KEY`).
-    otlpx_config_set_client_key,
-    client_key
-);
+/// The full endpoint URL, used as given (like Go's `WithEndpointURL`;
+/// an empty path becomes `/v1/traces`). Overrides
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` and `OTEL_EXPORTER_OTLP_ENDPOINT`.
+///
+/// Thread safety: not concurrently with other calls on the same config.
+#[no_mangle]
+pub unsafe extern "C" fn otlpx_config_set_endpoint(
+    cfg: *mut otlpx_config,
+    value: *const c_char,
+    value_len: usize,
+) -> otlpx_result {
+    unsafe { string_setting(cfg, value, value_len, |b, v| b.endpoint(v)) }
+}
+
+/// `service.name` (overrides `OTEL_SERVICE_NAME`).
+///
+/// Thread safety: not concurrently with other calls on the same config.
+#[no_mangle]
+pub unsafe extern "C" fn otlpx_config_set_service_name(
+    cfg: *mut otlpx_config,
+    value: *const c_char,
+    value_len: usize,
+) -> otlpx_result {
+    unsafe { string_setting(cfg, value, value_len, |b, v| b.service_name(v)) }
+}
+
+/// A PEM file of CA certificates to trust instead of the system roots
+/// (`OTEL_EXPORTER_OTLP_CERTIFICATE`).
+///
+/// Thread safety: not concurrently with other calls on the same config.
+#[no_mangle]
+pub unsafe extern "C" fn otlpx_config_set_certificate(
+    cfg: *mut otlpx_config,
+    value: *const c_char,
+    value_len: usize,
+) -> otlpx_result {
+    unsafe { string_setting(cfg, value, value_len, |b, v| b.certificate(v)) }
+}
+
+/// A PEM client certificate for mTLS (`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`).
+///
+/// Thread safety: not concurrently with other calls on the same config.
+#[no_mangle]
+pub unsafe extern "C" fn otlpx_config_set_client_certificate(
+    cfg: *mut otlpx_config,
+    value: *const c_char,
+    value_len: usize,
+) -> otlpx_result {
+    unsafe { string_setting(cfg, value, value_len, |b, v| b.client_certificate(v)) }
+}
+
+/// The PEM private key of the client certificate (`OTEL_EXPORTER_OTLP_CLIENT_KEY`).
+///
+/// Thread safety: not concurrently with other calls on the same config.
+#[no_mangle]
+pub unsafe extern "C" fn otlpx_config_set_client_key(
+    cfg: *mut otlpx_config,
+    value: *const c_char,
+    value_len: usize,
+) -> otlpx_result {
+    unsafe { string_setting(cfg, value, value_len, |b, v| b.client_key(v)) }
+}
 
 /// Adds a header sent with every export request (like Go's `WithHeaders`),
-/// e.g. `kf-api-key`. Code headers win over `OTEL_EXPORTER_OTLP_HEADERS` for
-/// the same name.
+/// e.g. `kf-api-key`. As in the Go SDK, headers added in code replace
+/// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_TRACES_HEADERS` as a
+/// whole (they are not merged per name).
 ///
 /// Thread safety: not concurrently with other calls on the same config.
 #[no_mangle]

@@ -396,23 +396,19 @@ pub unsafe extern "C" fn otlpx_span_set_attributes(
         }
         let limit = s.exporter.as_ref().map_or(128, |e| e.limits.attribute_count) as usize;
         let mut budget = Budget::new();
-        let mut copies = [EMPTY_ATTRIBUTE; 16];
-        for chunk in src.chunks(copies.len()) {
-            for (d, a) in copies.iter_mut().zip(chunk) {
-                *d = tri!(unsafe { copy_attribute(&s.arena, a, 0, &mut budget) });
-            }
-            for c in &copies[..chunk.len()] {
-                // SAFETY: the copy's key points into the arena; validated UTF-8.
-                let key = unsafe { str_arg(c.key, c.key_len) }.unwrap_or("");
-                let existing = s
-                    .attributes
-                    .iter()
-                    .position(|a| unsafe { str_arg(a.key, a.key_len) }.unwrap_or("\u{0}") == key);
-                match existing {
-                    Some(i) => s.attributes[i] = *c,
-                    None if s.attributes.len() < limit => s.attributes.push(*c),
-                    None => s.dropped_attributes = s.dropped_attributes.saturating_add(1),
-                }
+        // One at a time, so that on an error the attributes before it are set.
+        for a in src {
+            let c = tri!(unsafe { copy_attribute(&s.arena, a, 0, &mut budget) });
+            // SAFETY: the copy's key points into the arena; validated UTF-8.
+            let key = unsafe { str_arg(c.key, c.key_len) }.unwrap_or("");
+            let existing = s
+                .attributes
+                .iter()
+                .position(|a| unsafe { str_arg(a.key, a.key_len) }.unwrap_or("\u{0}") == key);
+            match existing {
+                Some(i) => s.attributes[i] = c,
+                None if s.attributes.len() < limit => s.attributes.push(c),
+                None => s.dropped_attributes = s.dropped_attributes.saturating_add(1),
             }
         }
         otlpx_result::Ok

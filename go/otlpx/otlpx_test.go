@@ -1,0 +1,223 @@
+package otlpx_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/otlpx/otlpx/go/otlpx"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	collpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// capture is a SendFunc that decodes every request.
+type capture struct {
+	mu   sync.Mutex
+	reqs []*collpb.ExportTraceServiceRequest
+}
+
+func (c *capture) send(r *otlpx.ExportRequest) (otlpx.ExportResponse, error) {
+	var m collpb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(r.Body, &m); err != nil {
+		return otlpx.ExportResponse{Status: 400}, nil
+	}
+	c.mu.Lock()
+	c.reqs = append(c.reqs, &m)
+	c.mu.Unlock()
+	return otlpx.ExportResponse{Status: 200}, nil
+}
+
+func (c *capture) spans() (out []*tracepb.Span, scopes []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.reqs {
+		for _, rs := range r.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					out = append(out, s)
+					scopes = append(scopes, ss.Scope.GetName())
+				}
+			}
+		}
+	}
+	return
+}
+
+// TestSpanExporterConverts: every ReadOnlySpan field reaches the wire.
+func TestSpanExporterConverts(t *testing.T) {
+	c := &capture{}
+	exp, err := otlpx.NewSpanExporter(context.Background(), otlpx.WithoutProcessEnv(), otlpx.WithSendFunc(c.send),
+		otlpx.WithResource(resource.NewSchemaless(attribute.String("service.name", "svc"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	tr := tp.Tracer("scope-a", trace.WithInstrumentationVersion("1.2"), trace.WithInstrumentationAttributes(attribute.Bool("x", true)))
+	remote := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{4, 5, 6}, TraceFlags: trace.FlagsSampled, Remote: true,
+	})
+	ts, _ := trace.ParseTraceState("k=v")
+	remote = remote.WithTraceState(ts)
+	ctx := trace.ContextWithRemoteSpanContext(context.Background(), remote)
+	link := trace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{9}, SpanID: trace.SpanID{8}}),
+		Attributes: []attribute.KeyValue{attribute.String("l", "1")}}
+	_, sp := tr.Start(ctx, "op", trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(link))
+	sp.SetAttributes(
+		attribute.String("s", "v"), attribute.Int("i", -3), attribute.Bool("b", true), attribute.Float64("f", 1.5),
+		attribute.StringSlice("ss", []string{"a", "b"}), attribute.IntSlice("is", []int{1, 2}),
+		attribute.BoolSlice("bs", []bool{true, false}), attribute.Float64Slice("fs", []float64{0.5}),
+	)
+	sp.AddEvent("ev", trace.WithAttributes(attribute.String("e", "1")))
+	sp.SetStatus(codes.Error, "boom")
+	sp.End()
+	tr2 := tp.Tracer("scope-b")
+	_, sp2 := tr2.Start(context.Background(), "second")
+	sp2.End()
+	_, sp3 := tr.Start(context.Background(), "third") // scope-a again: cached
+	sp3.End()
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans, scopes := c.spans()
+	if len(spans) != 3 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	s := spans[0]
+	if scopes[0] != "scope-a" || s.Name != "op" || s.Kind != tracepb.Span_SPAN_KIND_CONSUMER {
+		t.Errorf("scope %q name %q kind %v", scopes[0], s.Name, s.Kind)
+	}
+	if s.TraceId[0] != 1 || s.ParentSpanId[0] != 4 || s.TraceState != "k=v" {
+		t.Errorf("ids/state: %x %x %q", s.TraceId, s.ParentSpanId, s.TraceState)
+	}
+	if s.Flags != 0x301 {
+		t.Errorf("flags %#x, want 0x301 (sampled, parent remote)", s.Flags)
+	}
+	if len(s.Attributes) != 8 || s.Attributes[4].Value.GetArrayValue().GetValues()[1].GetStringValue() != "b" {
+		t.Errorf("attributes %v", s.Attributes)
+	}
+	if len(s.Events) != 1 || s.Events[0].Name != "ev" || len(s.Links) != 1 || s.Links[0].Flags != 0x100 {
+		t.Errorf("events %v links %v", s.Events, s.Links)
+	}
+	if s.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR || s.Status.GetMessage() != "boom" {
+		t.Errorf("status %v", s.Status)
+	}
+	// Spans are grouped by scope in a request; scope-a registered once.
+	if strings.Join(scopes, ",") != "scope-a,scope-a,scope-b" {
+		t.Errorf("scopes %v", scopes)
+	}
+	_ = instrumentation.Scope{}
+}
+
+func TestTraceparent(t *testing.T) {
+	sc, err := otlpx.ExtractTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a=b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.Remote || !sc.IsSampled() || sc.TraceState != "a=b" {
+		t.Errorf("%+v", sc)
+	}
+	if got := sc.Traceparent(); got != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" {
+		t.Errorf("round trip %q", got)
+	}
+	for _, bad := range []string{
+		"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+		"00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902bz-01",
+		"",
+	} {
+		if _, err := otlpx.ExtractTraceparent(bad, ""); !errors.Is(err, otlpx.ErrInvalidHeader) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestDirectAPI(t *testing.T) {
+	c := &capture{}
+	e, err := otlpx.NewExporter(otlpx.WithoutProcessEnv(), otlpx.WithSendFunc(c.send), otlpx.WithDefaultScope("direct", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, _ := otlpx.ExtractTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "")
+	sp := e.StartSpan("srv", otlpx.SpanKindServer, parent)
+	ctx := sp.Context()
+	sp.SetString("k", "v")
+	sp.SetAttributes(attribute.StringSlice("sl", []string{"x"}))
+	sp.AddEvent("e", attribute.Int("n", 1))
+	sp.SetStatus(otlpx.StatusError, "bad")
+	if err := sp.End(); err != nil {
+		t.Fatal(err)
+	}
+	unsampled := e.StartSpan("no", otlpx.SpanKindServer, otlpx.SpanContext{TraceID: parent.TraceID, SpanID: parent.SpanID})
+	if unsampled.IsRecording() {
+		t.Error("child of an unsampled parent records")
+	}
+	_ = unsampled.End()
+	out, err := e.Shutdown(context.Background())
+	if err != nil || out.TimedOut {
+		t.Fatal(err, out)
+	}
+	spans, scopes := c.spans()
+	if len(spans) != 1 || scopes[0] != "direct" {
+		t.Fatalf("%d spans, scopes %v", len(spans), scopes)
+	}
+	s := spans[0]
+	if [16]byte(s.TraceId) != parent.TraceID || [8]byte(s.ParentSpanId) != parent.SpanID || [8]byte(s.SpanId) != ctx.SpanID {
+		t.Errorf("ids %x %x %x", s.TraceId, s.ParentSpanId, s.SpanId)
+	}
+	if s.Flags != 0x301 || len(s.Attributes) != 2 || len(s.Events) != 1 || s.Status.GetMessage() != "bad" {
+		t.Errorf("span %v", s)
+	}
+	if err := e.Record(e.DefaultScope(), &otlpx.SpanData{Name: "late"}); !errors.Is(err, otlpx.ErrShutDown) {
+		t.Errorf("record after shutdown: %v", err)
+	}
+	st := e.Stats()
+	if st.Exported != 1 || st.Dropped.Shutdown != 1 || st.Accepted != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestErrorsAndConfig(t *testing.T) {
+	_, err := otlpx.NewExporter(otlpx.WithoutProcessEnv(), otlpx.WithProtocol("grpc"),
+		otlpx.WithLogFunc(func(otlpx.LogLevel, string) {}, otlpx.LogError))
+	if !errors.Is(err, otlpx.ErrUnsupported) || !strings.Contains(err.Error(), "otlpx") {
+		t.Errorf("grpc: %v", err)
+	}
+	if _, err := otlpx.NewExporter(otlpx.WithCompression("zstd")); !errors.Is(err, otlpx.ErrInvalidArgument) {
+		t.Errorf("compression: %v", err)
+	}
+	var logs []string
+	var mu sync.Mutex
+	e, err := otlpx.NewExporter(otlpx.WithoutProcessEnv(), otlpx.WithEnv("OTEL_BSP_MAX_QUEUE_SIZE", "nope"),
+		otlpx.WithHeaders(map[string]string{"kf-api-key": "sekrit"}), otlpx.WithEndpoint("collector:4318"), otlpx.WithInsecure(),
+		otlpx.WithLogFunc(func(_ otlpx.LogLevel, m string) { mu.Lock(); logs = append(logs, m); mu.Unlock() }, otlpx.LogWarn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := e.ConfigString()
+	if strings.Contains(cs, "sekrit") || !strings.Contains(cs, "http://collector:4318/v1/traces") {
+		t.Errorf("config string:\n%s", cs)
+	}
+	mu.Lock()
+	if len(logs) == 0 {
+		t.Error("no warning for a bad OTEL_BSP_MAX_QUEUE_SIZE")
+	}
+	mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := e.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown with nothing queued: %v", err)
+	}
+}

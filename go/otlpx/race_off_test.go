@@ -1,0 +1,5 @@
+//go:build !race
+
+package otlpx_test
+
+const raceEnabled = false

@@ -1,0 +1,447 @@
+// The packed span format, written by JS straight into the wasm module's
+// scratch buffer (see wasm/src/packed.rs for the layout; the two must agree).
+//
+// Owns: turning JS values (spans, scopes, attribute values of every OTLP
+// AnyValue kind, ids, times) into that layout without allocating per span on
+// the common path (ASCII strings are copied by a loop, others through
+// TextEncoder.encodeInto; numbers through one DataView).
+// Must not: keep views across a wasm call that may grow memory (views are
+// re-made when the memory's buffer changes), or accept a value it cannot
+// represent exactly (it throws InvalidInput, which the caller counts as an
+// `invalid` drop).
+
+const TAG_STR = 1;
+const TAG_BOOL = 2;
+const TAG_INT = 3;
+const TAG_DOUBLE = 4;
+const TAG_BYTES = 5;
+const TAG_ARRAY = 6;
+const TAG_KVLIST = 7;
+
+const TWO32 = 4294967296;
+const INT64_LIMIT = 9223372036854775808; // 2^63
+const MAX_DEPTH = 64;
+const encoder = new TextEncoder();
+
+/** Thrown (as a shared object) when the scratch buffer is too small. */
+const OVERFLOW = { overflow: true };
+
+/** Thrown for a value that cannot be packed; the span counts as `invalid`. */
+export class InvalidInput extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'InvalidInput';
+    this.code = 'ERR_OTLPX_INVALID_ARGUMENT';
+  }
+}
+
+/** A value recorded as an OTLP `doubleValue` even when it is integral. */
+export class DoubleValue {
+  constructor(value) {
+    this.value = Number(value);
+  }
+}
+
+/** A value recorded as an OTLP `intValue` (int64): a number or a BigInt. */
+export class IntValue {
+  constructor(value) {
+    this.value = value;
+  }
+}
+
+const HEX = '0123456789abcdef';
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE[HEX.charCodeAt(i)] = i;
+  HEX_VALUE[HEX.toUpperCase().charCodeAt(i)] = i;
+}
+
+/** Lower-case hex of bytes. */
+export function toHex(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i] >> 4] + HEX[bytes[i] & 15];
+  return s;
+}
+
+/** Bytes of a hex string of exactly `len` bytes. */
+export function fromHex(hex, len) {
+  if (typeof hex !== 'string' || hex.length !== len * 2) {
+    throw new InvalidInput(`expected ${len * 2} hex digits, got ${JSON.stringify(hex)}`);
+  }
+  const out = new Uint8Array(len);
+  for (let i = 0; i < len; i++) {
+    const hi = HEX_VALUE[hex.charCodeAt(2 * i)] ?? -1;
+    const lo = HEX_VALUE[hex.charCodeAt(2 * i + 1)] ?? -1;
+    if (hi < 0 || lo < 0) throw new InvalidInput(`not hex: ${JSON.stringify(hex)}`);
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
+}
+
+/** OTLP span kind numbers (note: not @opentelemetry/api's, which start at INTERNAL = 0). */
+export const SpanKind = Object.freeze({
+  UNSPECIFIED: 0,
+  INTERNAL: 1,
+  SERVER: 2,
+  CLIENT: 3,
+  PRODUCER: 4,
+  CONSUMER: 5,
+});
+
+const KIND_NAMES = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
+const STATUS_NAMES = { unset: 0, ok: 1, error: 2 };
+
+export function kindNumber(kind) {
+  if (kind === undefined || kind === null) return 1;
+  if (typeof kind === 'number' && kind >= 0 && kind <= 5 && Number.isInteger(kind)) return kind;
+  const n = typeof kind === 'string' ? KIND_NAMES[kind.toLowerCase()] : undefined;
+  if (n === undefined) throw new InvalidInput(`span kind ${String(kind)} is not one of 0-5 or a kind name`);
+  return n;
+}
+
+export function statusNumber(code) {
+  if (code === undefined || code === null) return 0;
+  if (typeof code === 'number' && code >= 0 && code <= 2 && Number.isInteger(code)) return code;
+  const n = typeof code === 'string' ? STATUS_NAMES[code.toLowerCase()] : undefined;
+  if (n === undefined) throw new InvalidInput(`status code ${String(code)} is not 0-2, "unset", "ok" or "error"`);
+  return n;
+}
+
+/** Writes packed values into the wasm scratch buffer of `core`. */
+export class Packer {
+  constructor(core) {
+    this.core = core;
+    this.memory = core.memory();
+    this.buffer = null;
+    this.ptr = 0;
+    this.cap = 0;
+    this.pos = 0;
+    this.u8 = null;
+    this.dv = null;
+    this.grow(4096);
+  }
+
+  grow(min) {
+    this.ptr = this.core.scratch(min);
+    this.cap = this.core.scratchLen();
+    this.views();
+  }
+
+  views() {
+    this.buffer = this.memory.buffer;
+    this.u8 = new Uint8Array(this.buffer, this.ptr, this.cap);
+    this.dv = new DataView(this.buffer, this.ptr, this.cap);
+  }
+
+  /** Runs `write(packer, arg)` until it fits; returns the packed length. */
+  pack(write, arg) {
+    for (;;) {
+      if (this.memory.buffer !== this.buffer) this.views();
+      this.pos = 0;
+      try {
+        write(this, arg);
+        return this.pos;
+      } catch (e) {
+        if (e !== OVERFLOW) throw e;
+        this.grow(this.cap * 2);
+      }
+    }
+  }
+
+  need(n) {
+    if (this.pos + n > this.cap) throw OVERFLOW;
+  }
+
+  u8v(v) {
+    this.need(1);
+    this.u8[this.pos++] = v;
+  }
+
+  u32(v) {
+    this.need(4);
+    this.dv.setUint32(this.pos, v >>> 0, true);
+    this.pos += 4;
+  }
+
+  /** A 64-bit value from a number in [-2^63, 2^64) (exact up to 2^53) or a BigInt. */
+  u64(v) {
+    this.need(8);
+    let lo;
+    let hi;
+    if (typeof v === 'bigint') {
+      const b = BigInt.asUintN(64, v);
+      lo = Number(b & 0xffffffffn);
+      hi = Number(b >> 32n);
+    } else {
+      hi = Math.floor(v / TWO32);
+      lo = v - hi * TWO32;
+    }
+    this.dv.setUint32(this.pos, lo >>> 0, true);
+    this.dv.setUint32(this.pos + 4, hi >>> 0, true);
+    this.pos += 8;
+  }
+
+  f64(v) {
+    this.need(8);
+    this.dv.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  str(s) {
+    if (typeof s !== 'string') {
+      if (s === undefined || s === null) s = '';
+      else throw new InvalidInput(`expected a string, got ${typeof s}`);
+    }
+    const n = s.length;
+    this.need(4 + n);
+    const u8 = this.u8;
+    const start = this.pos;
+    let p = start + 4;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      u8[p++] = c;
+    }
+    if (i < n) {
+      this.need(4 + i + (n - i) * 3);
+      p += encoder.encodeInto(i === 0 ? s : s.slice(i), u8.subarray(p)).written;
+    }
+    this.dv.setUint32(start, p - start - 4, true);
+    this.pos = p;
+  }
+
+  bytes(b) {
+    this.need(4 + b.length);
+    this.dv.setUint32(this.pos, b.length, true);
+    this.u8.set(b, this.pos + 4);
+    this.pos += 4 + b.length;
+  }
+
+  /** An id of `len` bytes: a Uint8Array or hex; absent/empty means all zero. */
+  id(v, len) {
+    this.need(len);
+    if (v === undefined || v === null || v === '') {
+      this.u8.fill(0, this.pos, this.pos + len);
+    } else if (typeof v === 'string') {
+      if (v.length !== len * 2) throw new InvalidInput(`expected an id of ${len * 2} hex digits, got ${JSON.stringify(v)}`);
+      const u8 = this.u8;
+      for (let i = 0; i < len; i++) {
+        const hi = HEX_VALUE[v.charCodeAt(2 * i)] ?? -1;
+        const lo = HEX_VALUE[v.charCodeAt(2 * i + 1)] ?? -1;
+        if (hi < 0 || lo < 0) throw new InvalidInput(`id ${JSON.stringify(v)} is not hex`);
+        u8[this.pos + i] = (hi << 4) | lo;
+      }
+    } else if (v instanceof Uint8Array && v.length === len) {
+      this.u8.set(v, this.pos);
+    } else {
+      throw new InvalidInput(`expected an id of ${len} bytes (Uint8Array or hex)`);
+    }
+    this.pos += len;
+  }
+
+  /** A time: ms since the epoch (number), ns (BigInt), or [seconds, nanoseconds]. */
+  time(t) {
+    if (t === undefined || t === null) {
+      this.u64(0);
+    } else if (typeof t === 'number') {
+      if (!(t >= 0) || !Number.isFinite(t)) throw new InvalidInput(`time ${t} is not a non-negative number of ms`);
+      this.u64(Math.round(t * 1e6));
+    } else if (typeof t === 'bigint') {
+      if (t < 0n || t >= 18446744073709551616n) throw new InvalidInput(`time ${t} does not fit 64 bits`);
+      this.u64(t);
+    } else if (Array.isArray(t) && t.length === 2) {
+      this.u64(BigInt(Math.trunc(t[0])) * 1000000000n + BigInt(Math.trunc(t[1])));
+    } else if (t instanceof Date) {
+      this.u64(t.getTime() * 1e6);
+    } else {
+      throw new InvalidInput('a time is ms (number), ns (BigInt), [s, ns] or a Date');
+    }
+  }
+
+  value(v, depth) {
+    if (depth > MAX_DEPTH) throw new InvalidInput('attribute values nest too deep');
+    switch (typeof v) {
+      case 'string':
+        this.u8v(TAG_STR);
+        this.str(v);
+        return;
+      case 'boolean':
+        this.u8v(TAG_BOOL);
+        this.u8v(v ? 1 : 0);
+        return;
+      case 'number':
+        if (Number.isInteger(v) && v >= -INT64_LIMIT && v < INT64_LIMIT) {
+          this.u8v(TAG_INT);
+          this.u64(v);
+        } else {
+          this.u8v(TAG_DOUBLE);
+          this.f64(v);
+        }
+        return;
+      case 'bigint':
+        this.int(v);
+        return;
+      case 'object':
+        if (v === null) break;
+        if (v instanceof Uint8Array) {
+          this.u8v(TAG_BYTES);
+          this.bytes(v);
+        } else if (Array.isArray(v)) {
+          this.u8v(TAG_ARRAY);
+          this.u32(v.length);
+          for (let i = 0; i < v.length; i++) this.value(v[i], depth + 1);
+        } else if (v instanceof DoubleValue) {
+          this.u8v(TAG_DOUBLE);
+          this.f64(v.value);
+        } else if (v instanceof IntValue) {
+          this.int(typeof v.value === 'bigint' ? v.value : BigInt(v.value));
+        } else if (ArrayBuffer.isView(v)) {
+          this.u8v(TAG_BYTES);
+          this.bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+        } else {
+          this.u8v(TAG_KVLIST);
+          this.attrs(v, depth + 1, true);
+        }
+        return;
+      default:
+        break;
+    }
+    throw new InvalidInput(`attribute value of type ${v === null ? 'null' : typeof v} cannot be recorded`);
+  }
+
+  int(b) {
+    if (b < -9223372036854775808n || b > 9223372036854775807n) {
+      throw new InvalidInput(`integer ${b} does not fit int64`);
+    }
+    this.u8v(TAG_INT);
+    this.u64(b);
+  }
+
+  /**
+   * Attributes: a plain object, a Map, or an array of [key, value] pairs
+   * (keeps order and duplicates exactly). Top-level `null`/`undefined`
+   * values are skipped and returned as a count (added to
+   * droppedAttributesCount); nested ones are invalid.
+   */
+  attrs(a, depth = 0, nested = false) {
+    this.need(4);
+    const at = this.pos;
+    this.pos += 4;
+    let n = 0;
+    let skipped = 0;
+    const one = (k, v) => {
+      if (v === undefined || v === null) {
+        if (nested) throw new InvalidInput(`attribute ${k} has no value`);
+        skipped++;
+        return;
+      }
+      this.str(k);
+      this.value(v, depth);
+      n++;
+    };
+    if (a === undefined || a === null) {
+      // none
+    } else if (Array.isArray(a)) {
+      for (let i = 0; i < a.length; i++) {
+        const kv = a[i];
+        if (Array.isArray(kv)) one(kv[0], kv[1]);
+        else if (kv && typeof kv === 'object' && 'key' in kv) one(kv.key, kv.value);
+        else throw new InvalidInput('attributes as an array must hold [key, value] pairs');
+      }
+    } else if (a instanceof Map) {
+      for (const [k, v] of a) one(k, v);
+    } else if (typeof a === 'object') {
+      for (const k in a) {
+        if (Object.prototype.hasOwnProperty.call(a, k)) one(k, a[k]);
+      }
+    } else {
+      throw new InvalidInput('attributes must be an object, a Map or [key, value] pairs');
+    }
+    this.dv.setUint32(at, n, true);
+    return skipped;
+  }
+
+  count(c) {
+    const n = c === undefined || c === null ? 0 : Number(c);
+    if (!(n >= 0)) throw new InvalidInput(`count ${c} is not a non-negative number`);
+    this.u32(n > 4294967295 ? 4294967295 : n);
+  }
+}
+
+/** span: see index.d.ts (SpanData). `scope` is the scope id. */
+export function writeSpan(p, arg) {
+  const s = arg.span;
+  p.u32(arg.scope);
+  p.id(s.traceId, 16);
+  p.id(s.spanId, 8);
+  const parent = s.parentSpanId;
+  const hasParent = parent !== undefined && parent !== null && parent !== '';
+  p.u8v(hasParent ? 1 : 0);
+  p.id(hasParent ? parent : undefined, 8);
+  p.u32(s.flags ?? 0);
+  p.u8v(kindNumber(s.kind));
+  p.time(s.startTime ?? s.startTimeUnixNano);
+  p.time(s.endTime ?? s.endTimeUnixNano);
+  p.str(s.name ?? '');
+  p.str(s.traceState ?? '');
+  const skipped = p.attrs(s.attributes);
+  p.count((s.droppedAttributesCount ?? 0) + skipped);
+  const events = s.events ?? [];
+  p.u32(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    p.time(e.time ?? e.timeUnixNano);
+    p.str(e.name ?? '');
+    const sk = p.attrs(e.attributes);
+    p.count((e.droppedAttributesCount ?? 0) + sk);
+  }
+  p.count(s.droppedEventsCount);
+  const links = s.links ?? [];
+  p.u32(links.length);
+  for (let i = 0; i < links.length; i++) {
+    const l = links[i];
+    p.id(l.traceId, 16);
+    p.id(l.spanId, 8);
+    p.str(l.traceState ?? '');
+    const sk = p.attrs(l.attributes);
+    p.count((l.droppedAttributesCount ?? 0) + sk);
+    p.u32(l.flags ?? 0);
+  }
+  p.count(s.droppedLinksCount);
+  const st = s.status;
+  p.u8v(statusNumber(st?.code));
+  p.str(st?.message ?? '');
+}
+
+/** scope: {name, version, attributes, droppedAttributesCount, schemaUrl}. */
+export function writeScope(p, s) {
+  p.str(s.name ?? '');
+  p.str(s.version ?? '');
+  const skipped = p.attrs(s.attributes);
+  p.count((s.droppedAttributesCount ?? 0) + skipped);
+  p.str(s.schemaUrl ?? '');
+}
+
+/** A parent for startSpan: none, remote headers, or a span context. */
+export function writeParent(p, parent) {
+  if (parent === undefined || parent === null) {
+    p.u8v(0);
+  } else if (typeof parent === 'string') {
+    p.u8v(1);
+    p.str(parent);
+    p.str('');
+  } else if (typeof parent.traceparent === 'string') {
+    p.u8v(1);
+    p.str(parent.traceparent);
+    p.str(parent.tracestate ?? '');
+  } else {
+    const sc = typeof parent.spanContext === 'function' ? parent.spanContext() : parent;
+    p.u8v(2);
+    p.id(sc.traceId, 16);
+    p.id(sc.spanId, 8);
+    p.u8v((sc.traceFlags ?? 0) & 0xff);
+    p.u8v(sc.isRemote ? 1 : 0);
+    p.str(sc.traceState ?? '');
+  }
+}

@@ -1,0 +1,215 @@
+// Node tests of otlpx-wasm's JS API: export to a real loopback receiver
+// (protobuf and gzip), retry through an injected fetch (503 + Retry-After),
+// errors as JS Error with a code, configuration warnings, trace context and
+// sampling, and the accounting of every span.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Exporter, double, version, DROP_REASONS } from '../js/index.js';
+import { startReceiver } from './receiver.mjs';
+import { decodeRequestOneofs, canonDecodedKv } from './otlp.mjs';
+
+const quiet = { onLog: () => {} };
+
+test('exports to a real loopback receiver (protobuf, then gzip)', async () => {
+  const rx = await startReceiver();
+  try {
+    for (const compression of ['none', 'gzip']) {
+      const exp = new Exporter({
+        env: { OTEL_SERVICE_NAME: 'wasm-node-test', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test' },
+        endpoint: rx.url,
+        compression,
+        ...quiet,
+      });
+      const scope = exp.addScope('test-scope', '1.2.3');
+      const span = exp.startSpan(`GET /users/:id ${compression}`, {
+        kind: 'server',
+        scope,
+        attributes: { 'http.request.method': 'GET', 'http.route': '/users/:id', 'http.response.status_code': 200, ratio: double(0.5) },
+      });
+      span.addEvent('cache.miss', { key: 'user:42' });
+      span.setStatus('ok');
+      assert.equal(span.end(), 'queued');
+      const out = await exp.shutdown(5000);
+      assert.equal(out.timedOut, false);
+      assert.equal(out.exported, 1, JSON.stringify(exp.stats(), (k, v) => (typeof v === "bigint" ? String(v) : v)));
+      assert.equal(exp.stats().lastHttpStatus, 200);
+      await rx.waitFor((o) => o.includes(`GET /users/:id ${compression}`));
+    }
+    const o = rx.output();
+    assert.match(o, / gzip /, 'a gzip request arrived');
+    assert.match(o, /service\.name="wasm-node-test"/);
+    assert.match(o, /deployment\.environment\.name="test"/);
+    assert.match(o, /telemetry\.sdk\.language="nodejs"/);
+    assert.match(o, /scope "test-scope" 1\.2\.3/);
+    assert.match(o, /http\.route="\/users\/:id"/);
+    assert.match(o, /http\.response\.status_code=200/);
+    assert.match(o, /ratio=0\.5/);
+    assert.match(o, /SERVER/);
+  } finally {
+    rx.stop();
+  }
+});
+
+test('retries a 503 after its Retry-After, as core decides', async () => {
+  const calls = [];
+  const fetch = async (url, init) => {
+    calls.push({ at: performance.now(), init });
+    if (calls.length === 1) return new Response('busy', { status: 503, headers: { 'retry-after': '1' } });
+    return new Response(null, { status: 200 });
+  };
+  const logs = [];
+  const exp = new Exporter({ env: {}, fetch, onLog: (l, m) => logs.push([l, m]), retry: { initialIntervalMs: 10 } });
+  exp.record({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'x', startTime: 1, endTime: 2 });
+  const out = await exp.forceFlush(10000);
+  assert.deepEqual([out.exported, out.dropped, out.timedOut], [1, 0, false]);
+  assert.equal(calls.length, 2);
+  assert.ok(calls[1].at - calls[0].at >= 990, `waited ${calls[1].at - calls[0].at} ms`);
+  const s = exp.stats();
+  assert.equal(s.retries, 1);
+  assert.deepEqual(s.requests, { success: 1, retryable: 1, permanent: 0 });
+  assert.ok(logs.some(([l, m]) => l === 'warn' && /HTTP 503.*busy/.test(m) && /retrying in 1\.\ds/.test(m)), JSON.stringify(logs));
+  await exp.shutdown(1000);
+});
+
+test('a connection failure with retries disabled is export_failed; the error is logged', async () => {
+  const logs = [];
+  const exp = new Exporter({
+    env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/v1/traces' },
+    retry: { enabled: false },
+    onLog: (l, m) => logs.push(`${l}: ${m}`),
+  });
+  exp.record({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'x', startTime: 1, endTime: 2 });
+  const out = await exp.shutdown(5000);
+  assert.equal(out.dropped, 1);
+  assert.equal(exp.stats().dropped.export_failed, 1);
+  assert.ok(logs.some((l) => l.startsWith('error: 1 spans dropped (export_failed)')), logs.join('\n'));
+});
+
+test('errors are JS Error objects with a code', () => {
+  const grpc = () => new Exporter({ env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, ...quiet });
+  assert.throws(grpc, (e) => e instanceof Error && e.code === 'ERR_OTLPX_CONFIG' && /grpc/.test(e.message));
+  assert.throws(() => new Exporter({ env: {}, maxQueueSize: 'many' }), (e) => e instanceof Error && e.code === 'ERR_OTLPX_INVALID_ARGUMENT');
+  assert.throws(() => new Exporter({ env: {}, protocol: 'carrier-pigeon' }), (e) => e.code === 'ERR_OTLPX_CONFIG');
+  const exp = new Exporter({ env: {}, ...quiet });
+  assert.throws(() => {
+    for (let i = 0; i < 2000; i++) exp.addScope(`s${i}`);
+  }, (e) => e instanceof Error && e.code === 'ERR_OTLPX_TOO_MANY_SCOPES');
+});
+
+test('configuration warnings go to the log callback once, and the default is used', () => {
+  const logs = [];
+  const exp = new Exporter({ env: { OTEL_BSP_SCHEDULE_DELAY: 'soon' }, onLog: (l, m) => logs.push([l, m]) });
+  assert.equal(logs.length, 1);
+  assert.equal(logs[0][0], 'warn');
+  assert.match(logs[0][1], /OTEL_BSP_SCHEDULE_DELAY/);
+  assert.equal(exp._core.scheduleDelayMs, 5000);
+  exp.shutdown(10);
+});
+
+test('startSpan: remote parent from traceparent, local children, sampler from config', async () => {
+  const bodies = [];
+  const fetch = async (url, init) => {
+    bodies.push(init.body);
+    return new Response(null, { status: 200 });
+  };
+  const exp = new Exporter({ env: {}, fetch, ...quiet });
+  const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const server = exp.startSpan('server', { kind: 'server', parent: { traceparent: tp, tracestate: 'k=v' } });
+  assert.equal(server.traceId, '0af7651916cd43dd8448eb211c80319c');
+  assert.equal(server.parentSpanId, 'b7ad6b7169203331');
+  assert.equal(server.traceState, 'k=v');
+  assert.equal(server.flags, 0x301);
+  const child = exp.startSpan('child', { parent: server });
+  assert.equal(child.traceId, server.traceId);
+  assert.equal(child.parentSpanId, server.spanId);
+  assert.match(child.traceparent(), /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+  const root = exp.startSpan('root');
+  assert.notEqual(root.traceId, server.traceId);
+  assert.equal(root.parentSpanId, undefined);
+  child.end();
+  server.end();
+  root.end();
+  await exp.shutdown(2000);
+  assert.equal(exp.stats().exported, 3);
+  const req = decodeRequestOneofs(bodies[0]);
+  const spans = req.resourceSpans[0].scopeSpans[0].spans;
+  assert.deepEqual(spans.map((s) => s.name), ['child', 'server', 'root']);
+  assert.equal(spans[1].traceState, 'k=v');
+
+  const off = new Exporter({ env: { OTEL_TRACES_SAMPLER: 'always_off' }, fetch, ...quiet });
+  const s = off.startSpan('dropped-by-sampler');
+  assert.equal(s.sampled, false);
+  assert.match(s.traceparent(), /-00$/);
+  assert.equal(s.end(), 'not_sampled');
+  assert.equal(off.stats().accepted, 0);
+  await off.shutdown(100);
+});
+
+test('every AnyValue type from JS, and every span counted (invalid, shutdown, disabled)', async () => {
+  const bodies = [];
+  const exp = new Exporter({ env: {}, fetch: async (u, i) => { bodies.push(i.body); return new Response(null, { status: 200 }); }, ...quiet });
+  const r = exp.record({
+    traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(2), name: 'values', kind: 'client',
+    startTime: [1700000000, 5], endTime: 1700000000123n * 1000000n,
+    attributes: {
+      s: 'é', b: false, i: -42, big: -9223372036854775808n, d: 2.5, dd: double(3), bytes: new Uint8Array([0, 255]),
+      arr: [1, 'x', [true]], kv: { inner: { deep: 1n } }, skipped: undefined,
+    },
+  });
+  assert.equal(r, 'queued');
+  assert.equal(exp.record({ traceId: 'nothex', spanId: 'b7ad6b7169203331' }), 'invalid');
+  assert.equal(exp.record({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', attributes: { f: () => 1 } }), 'invalid');
+  await exp.shutdown(2000);
+  assert.equal(exp.record({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' }), 'shutdown');
+  const s = exp.stats();
+  assert.deepEqual([s.accepted, s.exported, s.dropped.invalid, s.dropped.shutdown, s.pending], [4, 1, 2, 1, 0]);
+  const span = decodeRequestOneofs(bodies[0]).resourceSpans[0].scopeSpans[0].spans[0];
+  assert.equal(span.kind, 3);
+  assert.equal(span.startTimeUnixNano, '1700000000000000005');
+  assert.equal(span.endTimeUnixNano, '1700000000123000000');
+  assert.equal(span.droppedAttributesCount, 1);
+  const attrs = Object.fromEntries(span.attributes.map(canonDecodedKv).map((kv) => [kv.k, kv.v]));
+  assert.deepEqual(attrs, {
+    s: { s: 'é' }, b: { b: false }, i: { i: '-42' }, big: { i: '-9223372036854775808' }, d: { d: '2.5' }, dd: { d: '3' },
+    bytes: { y: '00ff' }, arr: { a: [{ i: '1' }, { s: 'x' }, { a: [{ b: true }] }] },
+    kv: { kv: [{ k: 'inner', v: { kv: [{ k: 'deep', v: { i: '1' } }] } }] },
+  });
+
+  const off = new Exporter({ env: { OTEL_SDK_DISABLED: 'true' }, ...quiet });
+  assert.equal(off.disabled, true);
+  assert.equal(off.record({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' }), 'disabled');
+  assert.equal(off.stats().dropped.disabled, 1);
+  assert.deepEqual(DROP_REASONS, ['queue_full', 'too_large', 'export_failed', 'rejected', 'shutdown', 'invalid', 'circuit_open', 'disabled']);
+  assert.match(version, /^\d+\.\d+\.\d+/);
+});
+
+test('shutdown returns by its deadline when the receiver never answers', async () => {
+  const exp = new Exporter({ env: {}, fetch: (u, init) => new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))), ...quiet });
+  exp.record({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'x' });
+  const t0 = performance.now();
+  const out = await exp.shutdown(300);
+  assert.ok(performance.now() - t0 < 1500);
+  const s = exp.stats();
+  assert.equal(s.pending, 0);
+  assert.equal(out.dropped, 1);
+  assert.equal(s.dropped.shutdown + s.dropped.export_failed, 1);
+});
+
+test('tracedFetch injects traceparent into a CLIENT span', async () => {
+  const bodies = [];
+  const exp = new Exporter({ env: {}, fetch: async (u, i) => { bodies.push(i.body); return new Response(null, { status: 200 }); }, ...quiet });
+  let seen;
+  const res = await exp.tracedFetch('http://127.0.0.1:1/api?q=1', { method: 'post' }, {
+    fetch: async (input, init) => { seen = init.headers.get('traceparent'); return new Response('ok', { status: 201 }); },
+  });
+  assert.equal(res.status, 201);
+  assert.match(seen, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  await exp.shutdown(1000);
+  const span = decodeRequestOneofs(bodies[0]).resourceSpans[0].scopeSpans[0].spans[0];
+  assert.equal(span.kind, 3);
+  assert.equal(Buffer.from(span.spanId).toString('hex'), seen.split('-')[2]);
+  const attrs = Object.fromEntries(span.attributes.map(canonDecodedKv).map((kv) => [kv.k, kv.v]));
+  assert.deepEqual(attrs['http.request.method'], { s: 'POST' });
+  assert.deepEqual(attrs['http.response.status_code'], { i: '201' });
+  assert.deepEqual(attrs['server.port'], { i: '1' });
+});
