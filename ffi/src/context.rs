@@ -151,18 +151,33 @@ pub unsafe extern "C" fn otlpx_traceparent_format(
         let Some(c) = (unsafe { context.as_ref() }) else {
             return otlpx_result::NullParameter;
         };
-        if buf.is_null() {
-            return otlpx_result::NullParameter;
-        }
-        if buf_len < OTLPX_TRACEPARENT_LEN {
-            return otlpx_result::BufferTooSmall;
-        }
-        let mut tp = [0u8; TRACEPARENT_LEN];
-        cx::write_traceparent(&c.trace_id, &c.span_id, c.trace_flags, &mut tp);
-        // SAFETY: buf holds at least OTLPX_TRACEPARENT_LEN bytes (checked length, caller's contract).
-        unsafe { std::ptr::copy_nonoverlapping(tp.as_ptr(), buf.cast::<u8>(), TRACEPARENT_LEN) };
-        otlpx_result::Ok
+        unsafe { traceparent_to(&c.trace_id, &c.span_id, c.trace_flags, buf, buf_len) }
     })
+}
+
+/// Writes a `traceparent` value into a C buffer of `buf_len` bytes (at
+/// least `OTLPX_TRACEPARENT_LEN`, no NUL).
+///
+/// # Safety
+/// `buf` must point to `buf_len` writable bytes.
+pub(crate) unsafe fn traceparent_to(
+    trace_id: &[u8; 16],
+    span_id: &[u8; 8],
+    flags: u8,
+    buf: *mut c_char,
+    buf_len: usize,
+) -> otlpx_result {
+    if buf.is_null() {
+        return otlpx_result::NullParameter;
+    }
+    if buf_len < OTLPX_TRACEPARENT_LEN {
+        return otlpx_result::BufferTooSmall;
+    }
+    let mut tp = [0u8; TRACEPARENT_LEN];
+    cx::write_traceparent(trace_id, span_id, flags, &mut tp);
+    // SAFETY: buf holds at least OTLPX_TRACEPARENT_LEN bytes (checked length, caller's contract).
+    unsafe { std::ptr::copy_nonoverlapping(tp.as_ptr(), buf.cast::<u8>(), TRACEPARENT_LEN) };
+    otlpx_result::Ok
 }
 
 /// Writes a new random, non-zero trace id (16 bytes) to `out`. No system

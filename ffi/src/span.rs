@@ -342,17 +342,7 @@ pub unsafe extern "C" fn otlpx_span_traceparent(
         let Some(s) = (unsafe { span.as_ref() }) else {
             return otlpx_result::NullParameter;
         };
-        if buf.is_null() {
-            return otlpx_result::NullParameter;
-        }
-        if buf_len < crate::OTLPX_TRACEPARENT_LEN {
-            return otlpx_result::BufferTooSmall;
-        }
-        let mut tp = [0u8; crate::OTLPX_TRACEPARENT_LEN];
-        cx::write_traceparent(&s.trace_id, &s.span_id, s.trace_flags, &mut tp);
-        // SAFETY: buf holds at least OTLPX_TRACEPARENT_LEN bytes.
-        unsafe { std::ptr::copy_nonoverlapping(tp.as_ptr(), buf.cast::<u8>(), tp.len()) };
-        otlpx_result::Ok
+        unsafe { crate::context::traceparent_to(&s.trace_id, &s.span_id, s.trace_flags, buf, buf_len) }
     })
 }
 
