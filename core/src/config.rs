@@ -235,18 +235,47 @@ pub struct ConfigWarning {
     pub action: String,
 }
 
+/// A string shown in double quotes with quotes, backslashes and control characters
+/// escaped, as `{:?}` shows it (without pulling `Debug`'s Unicode tables into
+/// the wasm module).
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
 impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.origin {
             Origin::Env(var) => write!(
                 f,
-                "{var}={:?} is invalid: {}; {}",
-                self.value, self.problem, self.action
+                "{var}={} is invalid: {}; {}",
+                Quoted(&self.value),
+                self.problem,
+                self.action
             ),
             _ => write!(
                 f,
-                "{} set in code ({:?}) is invalid: {}; {}",
-                self.setting, self.value, self.problem, self.action
+                "{} set in code ({}) is invalid: {}; {}",
+                self.setting,
+                Quoted(&self.value),
+                self.problem,
+                self.action
             ),
         }
     }
@@ -967,7 +996,7 @@ impl Resolver<'_> {
         }
     }
 
-    fn emit_using<T>(&mut self, setting: &'static str, bad: Vec<Bad>, chosen: &Val<T>, show: impl Fn(&T) -> String) {
+    fn emit_using<T>(&mut self, setting: &'static str, bad: Vec<Bad>, chosen: &Val<T>, show: &dyn Fn(&T) -> String) {
         if !bad.is_empty() {
             let action = format!("using {setting} = {} ({})", show(&chosen.value), chosen.origin);
             self.emit(setting, bad, &action);
@@ -983,6 +1012,20 @@ impl Resolver<'_> {
         parse: impl Fn(&str) -> Result<T, String>,
         validate: impl Fn(&T) -> Result<(), String>,
         show: impl Fn(&T) -> String,
+    ) -> Val<T> {
+        self.pick_dyn(spec, code, &parse, &validate, &show)
+    }
+
+    /// [`Resolver::pick`] with its functions behind `dyn`: one copy per
+    /// value type instead of one per setting (the wasm module's size).
+    #[inline(never)]
+    fn pick_dyn<T>(
+        &mut self,
+        spec: Spec<'_, T>,
+        code: Option<T>,
+        parse: &dyn Fn(&str) -> Result<T, String>,
+        validate: &dyn Fn(&T) -> Result<(), String>,
+        show: &dyn Fn(&T) -> String,
     ) -> Val<T> {
         let mut bad = Vec::new();
         let mut chosen = None;
@@ -1319,7 +1362,7 @@ impl Resolver<'_> {
             }
         }
         let chosen = chosen.unwrap_or_else(|| Val::new(protocol.default_endpoint().to_string(), Origin::Default));
-        self.emit_using("endpoint", bad, &chosen, |s| redact_url(s));
+        self.emit_using("endpoint", bad, &chosen, &|s: &String| redact_url(s));
         chosen
     }
 
@@ -1422,7 +1465,7 @@ impl Resolver<'_> {
                     Err(e) => {
                         // Go keeps the raw value when decoding fails.
                         bad.push((
-                            Bad::env(RESOURCE_ATTRIBUTES, &raw, format!("the value of {key:?} {e}")),
+                            Bad::env(RESOURCE_ATTRIBUTES, &raw, format!("the value of {} {e}", Quoted(key))),
                             "using the value undecoded",
                         ));
                         put(&mut attrs, key, value, Origin::Env(RESOURCE_ATTRIBUTES));
@@ -1473,7 +1516,7 @@ impl Resolver<'_> {
             },
         };
         let chosen = Val::new(name, origin);
-        self.emit_using("service.name", bad, &chosen, |s| s.clone());
+        self.emit_using("service.name", bad, &chosen, &|s: &String| s.clone());
 
         let mut out = Vec::with_capacity(attrs.len() + 1);
         let mut origins = Vec::with_capacity(attrs.len() + 1);
@@ -1517,7 +1560,7 @@ impl Resolver<'_> {
                     "expected always_on, always_off, traceidratio, parentbased_always_on, \
                      parentbased_always_off or parentbased_traceidratio",
                 )];
-                self.emit_using("sampler", bad, &chosen, |s| s.env_name().to_string());
+                self.emit_using("sampler", bad, &chosen, &|s: &Sampler| s.env_name().to_string());
                 chosen
             }
         }
@@ -1585,7 +1628,12 @@ fn show_path(p: &Option<String>) -> String {
 }
 
 fn show_ms(d: &Duration) -> String {
-    format!("{}ms", d.as_millis())
+    // u64, not `as_millis()`'s u128, whose formatting the wasm module does not carry.
+    let ms = d
+        .as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(d.subsec_millis()));
+    format!("{ms}ms")
 }
 
 fn show_timeout(d: &Duration) -> String {
@@ -1752,6 +1800,12 @@ fn parse_headers(var: &'static str, raw: &str) -> (Vec<(String, String)>, Vec<Ba
 
 /// The pieces of an `http`/`https` URL: `scheme://authority`, the path, and
 /// the rest (`?query#fragment`).
+/// `scheme` and the rest of `scheme://rest`.
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = s.split_once(':')?;
+    Some((scheme, rest.strip_prefix("//")?))
+}
+
 struct UrlParts<'a> {
     prefix: &'a str,
     path: &'a str,
@@ -1762,7 +1816,7 @@ fn parse_http_url(s: &str) -> Result<UrlParts<'_>, &'static str> {
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("not a URL: it holds white space or control characters");
     }
-    let Some((scheme, rest)) = s.split_once("://") else {
+    let Some((scheme, rest)) = split_scheme(s) else {
         return Err("not an http:// or https:// URL");
     };
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
@@ -1808,7 +1862,7 @@ fn parse_http_url(s: &str) -> Result<UrlParts<'_>, &'static str> {
 
 /// A URL with any credentials (`user:password@`) and query replaced by `****`.
 fn redact_url(s: &str) -> String {
-    let (head, rest) = match s.split_once("://") {
+    let (head, rest) = match split_scheme(s) {
         Some((scheme, rest)) => (format!("{scheme}://"), rest),
         None => (String::new(), s),
     };

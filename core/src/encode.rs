@@ -622,6 +622,10 @@ mod raw {
 }
 
 // ---------------------------------------------------------------------------
+/// Whether spans try the one-pass fast path first. Off on wasm, where code
+/// size is budgeted; the checked path writes the same bytes.
+const FAST_PATH: bool = cfg!(not(target_family = "wasm"));
+
 // The fast path for a whole span.
 
 /// One pass over a span through a raw cursor, for the common case: no limit
@@ -1295,7 +1299,8 @@ pub fn span_len(span: &Span<'_>, limits: &SpanLimits) -> usize {
 /// writer overflowed and its bytes must be discarded.
 #[inline]
 pub fn write_span_entry(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
-    if !w.overflow {
+    // wasm builds skip the fast path: same bytes, much less code (the module's size budget).
+    if FAST_PATH && !w.overflow {
         if let Some(n) = fast::span_entry(&mut w.buf[w.pos..], span, limits) {
             w.pos += n;
             return;
@@ -1317,7 +1322,7 @@ fn write_span_entry_checked(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLi
 /// Writes the `Span` message content (no tag, no length prefix).
 /// `w` needs room for [`span_len`] bytes; with less it overflows.
 pub fn write_span(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
-    if !w.overflow {
+    if FAST_PATH && !w.overflow {
         if let Some(n) = fast::span_content(&mut w.buf[w.pos..], span, limits) {
             w.pos += n;
             return;

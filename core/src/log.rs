@@ -93,7 +93,11 @@ impl Logger {
         }
         match &self.hook {
             Some(h) => h(level, msg),
+            // wasm hosts always set a hook (there is no stderr there).
+            #[cfg(not(target_family = "wasm"))]
             None => eprintln!("otlpx {level}: {msg}"),
+            #[cfg(target_family = "wasm")]
+            None => {}
         }
     }
     /// An error.

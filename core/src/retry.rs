@@ -22,6 +22,21 @@
 use crate::stats::{DropReason, RequestOutcome};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// A duration for messages: `250ms`, `1.5s`, `60.0s` (Display, not `Debug`,
+/// whose float formatting the wasm module does not carry).
+struct Dur(Duration);
+
+impl std::fmt::Display for Dur {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (secs, ms) = (self.0.as_secs(), self.0.subsec_millis());
+        if secs == 0 {
+            write!(f, "{ms}ms")
+        } else {
+            write!(f, "{secs}.{}s", ms / 100)
+        }
+    }
+}
+
 /// Go SDK default: wait after the first failure.
 pub const DEFAULT_INITIAL_INTERVAL: Duration = Duration::from_secs(5);
 /// Go SDK default: upper bound of the (pre-jitter) backoff interval.
@@ -402,20 +417,23 @@ impl Backoff {
         }
         let max = self.config.max_elapsed_time;
         if !max.is_zero() && timing.elapsed > max {
-            return give_up(format!("max retry time {max:?} elapsed"));
+            return give_up(format!("max retry time {} elapsed", Dur(max)));
         }
         let backoff = self.next_backoff();
         let delay = throttle.map_or(backoff, |t| t.max(backoff));
         if !max.is_zero() && timing.elapsed.saturating_add(delay) > max {
             return give_up(format!(
-                "a retry in {delay:.1?} would pass the max retry time {max:?} ({:.1?} elapsed)",
-                timing.elapsed
+                "a retry in {} would pass the max retry time {} ({} elapsed)",
+                Dur(delay),
+                Dur(max),
+                Dur(timing.elapsed)
             ));
         }
         if delay >= timing.deadline_remaining {
             return give_up(format!(
-                "a retry in {delay:.1?} would pass the export deadline ({:.1?} left)",
-                timing.deadline_remaining
+                "a retry in {} would pass the export deadline ({} left)",
+                Dur(delay),
+                Dur(timing.deadline_remaining)
             ));
         }
         self.retries += 1;
@@ -577,7 +595,10 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// against the date.
 pub fn parse_http_date(s: &str, now: SystemTime) -> Option<SystemTime> {
     let s = s.trim_matches([' ', '\t']);
-    let (year, month, day, time) = if let Some((wday, rest)) = s.split_once(", ") {
+    // `split_once(',')` then a space, not `split_once(", ")`: a str pattern
+    // pulls the two-way searcher into the wasm module.
+    let comma = s.split_once(',').and_then(|(w, r)| Some((w, r.strip_prefix(' ')?)));
+    let (year, month, day, time) = if let Some((wday, rest)) = comma {
         if wday.len() == 3 {
             weekday(wday, false)?;
             let mut p = rest.split(' ');

@@ -180,12 +180,103 @@ impl Sampler {
 
     /// Parses an `OTEL_TRACES_SAMPLER_ARG` ratio: a number in `[0, 1]`.
     pub fn parse_ratio(arg: &str) -> Result<f64, &'static str> {
-        let v: f64 = arg.trim().parse().map_err(|_| "not a number")?;
+        let v = parse_decimal(arg.trim()).ok_or("not a number")?;
         if !v.is_finite() || !(0.0..=1.0).contains(&v) {
             return Err("the ratio must be a number from 0 to 1");
         }
         Ok(v)
     }
+}
+
+/// A decimal number (`0.25`, `.5`, `1`, `1e-3`, `+0.1`, `-0`), as
+/// `str::parse::<f64>` reads it for the inputs a ratio takes; `None` for
+/// anything else (`inf`, `nan`, hex, empty). Exact (correctly rounded) for up
+/// to 15 significant digits and exponents within ±22, which covers every
+/// ratio anyone writes; within a few ulps beyond. Not `str::parse`: its
+/// Eisel-Lemire tables are about 15 KB of the wasm module.
+fn parse_decimal(s: &str) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ];
+    let b = s.as_bytes();
+    let (negative, mut i) = match b.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    // Up to 19 significant digits in `m`; further ones only move the exponent.
+    let (mut m, mut sig, mut exp, mut digits) = (0u64, 0u32, 0i64, 0u32);
+    let mut seen_point = false;
+    while let Some(&c) = b.get(i) {
+        if c == b'.' && !seen_point {
+            seen_point = true;
+            i += 1;
+            continue;
+        }
+        if !c.is_ascii_digit() {
+            break;
+        }
+        digits += 1;
+        let d = u64::from(c - b'0');
+        if sig < 19 {
+            if m != 0 || d != 0 {
+                m = m * 10 + d;
+                sig += 1;
+            }
+            if seen_point {
+                exp -= 1;
+            }
+        } else if !seen_point {
+            exp += 1;
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < b.len() {
+        if b[i] != b'e' && b[i] != b'E' {
+            return None;
+        }
+        i += 1;
+        let e_negative = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e = 0i64;
+        while i < b.len() && b[i].is_ascii_digit() {
+            e = (e * 10 + i64::from(b[i] - b'0')).min(100_000);
+            i += 1;
+        }
+        if i == start || i < b.len() {
+            return None;
+        }
+        exp += if e_negative { -e } else { e };
+    }
+    let mut v = m as f64;
+    if m != 0 {
+        let mut e = exp;
+        while e > 0 {
+            let k = e.min(22);
+            v *= POW10[k as usize];
+            e -= k;
+        }
+        while e < 0 {
+            let k = (-e).min(22);
+            v /= POW10[k as usize];
+            e += k;
+        }
+    }
+    Some(if negative { -v } else { v })
 }
 
 /// Writes a ratio the way Go's `%g` does (`0.5`, `0.0001`, `1e-05`).
@@ -244,6 +335,66 @@ impl fmt::Display for Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_decimal_agrees_with_std() {
+        for s in [
+            "0",
+            "1",
+            "0.5",
+            ".5",
+            "1.",
+            "0.25",
+            "0.1",
+            "0.0001",
+            "1e-5",
+            "1E-5",
+            "5e-1",
+            "+0.3",
+            "-0",
+            "-0.5",
+            "0.333333333333333",
+            "0.999999999999999",
+            "00000.000100",
+            "1e0",
+            "10e-1",
+            "0.1e1",
+            "2",
+            "1e22",
+            "1e-22",
+            "123456789012345e-15",
+        ] {
+            assert_eq!(parse_decimal(s), s.parse::<f64>().ok(), "{s}");
+        }
+        for s in [
+            "", ".", "e1", "1e", "1e+", "inf", "nan", "0x1p-1", "1.2.3", "1 ", "--1", "+", "1_0", "١",
+        ] {
+            assert_eq!(parse_decimal(s), None, "{s:?}");
+        }
+        // Long inputs stay within a few ulps and in range.
+        let long = "0.12345678901234567890123456789";
+        let (a, b) = (parse_decimal(long).unwrap(), long.parse::<f64>().unwrap());
+        assert!((a - b).abs() <= 4.0 * f64::EPSILON * b, "{a} {b}");
+        assert_eq!(parse_decimal("1e-400"), Some(0.0));
+        assert_eq!(parse_decimal("1e400"), Some(f64::INFINITY));
+        assert!(Sampler::parse_ratio("1e400").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_decimal_is_exact_for_short_decimals(m in 0u64..1_000_000_000_000_000, scale in 0u32..22) {
+            let digits = m.to_string();
+            let s = if scale as usize >= digits.len() {
+                format!("0.{}{digits}", "0".repeat(scale as usize - digits.len()))
+            } else {
+                let (a, b) = digits.split_at(digits.len() - scale as usize);
+                format!("{a}.{b}")
+            };
+            proptest::prop_assert_eq!(parse_decimal(&s), s.parse::<f64>().ok(), "{}", s);
+            let e = format!("{m}e-{scale}");
+            proptest::prop_assert_eq!(parse_decimal(&e), e.parse::<f64>().ok(), "{}", e);
+        }
+    }
 
     fn id_with_low(low: u64) -> [u8; 16] {
         let mut id = [0xffu8; 16];
