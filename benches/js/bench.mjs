@@ -10,8 +10,8 @@
 // - js_sdk: ProtobufTraceSerializer.serializeRequest(ReadableSpans) of
 //   @opentelemetry/otlp-transformer; the finished spans are made beforehand by
 //   the SDK's own tracer (its span processor hands them to the exporter).
-// - otlpx_wasm: the wasm-bindgen frontend (wasm/pkg), through the hook
-//   `otlpxWasm` below; skipped until it is filled in.
+// - otlpx_wasm: the wasm-bindgen frontend through its public API (wasm/js):
+//   Exporter.record of the 512 spans, then forceFlush into a capturing fetch.
 // - otlpx_plain_wasm: the plain C-ABI module (wasm/plain): JS writes the batch
 //   in the plain input layout, copies it into wasm memory, encode, copy the
 //   request out. `_encode_only`: the wasm call and the copy out, input already
@@ -26,14 +26,15 @@
 // --target wasm32-unknown-unknown). Honours CARGO_TARGET_DIR.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
-  generateStandardBatch, toReadableSpans, fnv1a64, SPANS, STANDARD_REQUEST_LEN, STANDARD_REQUEST_FNV1A64,
+  generateStandardBatch, toReadableSpans, fnv1a64, spanAttributes, SPANS, SPAN_FLAGS, STANDARD_REQUEST_LEN,
+  STANDARD_REQUEST_FNV1A64, RESOURCE_ATTRIBUTES, SCOPE_NAME, SCOPE_VERSION, EVENT_NAME,
 } from './standard_batch.mjs';
 import { InputWriter, PlainModule, standardInput } from './plain_wasm.mjs';
 
@@ -68,36 +69,112 @@ function measure(f) {
   return samples[samples.length >> 1];
 }
 
-// ===========================================================================
-// HOOK: otlpx-wasm, the wasm-bindgen frontend (wasm/pkg). TO FILL IN once its
-// API exists. Given the loaded module and the generated batch (the fields of
-// each span, as a JS application would hold them), return a function that
-// encodes the whole batch into ExportTraceServiceRequest bytes once per call,
-// through the frontend's public API (the way a Node app would record spans and
-// flush). Return null to skip the row.
-// ===========================================================================
-// eslint-disable-next-line no-unused-vars
-async function otlpxWasm(mod, batch) {
-  return null;
+/** Median ns per span of the async `f` (one batch per call), as `measure`. */
+async function measureAsync(f) {
+  let calls = 0;
+  const warmEnd = process.hrtime.bigint() + 300_000_000n;
+  while (process.hrtime.bigint() < warmEnd) {
+    await f();
+    calls++;
+  }
+  const perRound = Math.max(1, Math.ceil(calls / 6));
+  const samples = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < perRound; i++) await f();
+    samples.push(Number(process.hrtime.bigint() - t) / (perRound * SPANS));
+  }
+  samples.sort((a, b) => a - b);
+  return samples[samples.length >> 1];
 }
 
-/** Loads wasm/pkg when it exists (wasm-bindgen `--target nodejs` or `web`). */
-async function loadOtlpxWasmPkg() {
-  const pkg = join(root, 'wasm/pkg');
-  if (!existsSync(join(pkg, 'package.json'))) return { mod: null, why: 'wasm/pkg not built yet' };
-  try {
-    const meta = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
-    const entry = join(pkg, meta.main || meta.module || `${meta.name}.js`);
-    const mod = await import(pathToFileURL(entry).href);
-    if (typeof mod.default === 'function' && typeof mod.initSync === 'function') {
-      // --target web: initialise from the file next to the glue.
-      const wasmFile = (meta.files || []).find((f) => f.endsWith('.wasm'));
-      if (wasmFile) mod.initSync({ module: readFileSync(join(pkg, wasmFile)) });
+// ===========================================================================
+// otlpx-wasm, the wasm-bindgen frontend, through its public API (wasm/js):
+// an Exporter whose fetch captures the request; each call records the 512
+// finished spans (as a Node app holds them: ids as bytes, times as BigInt ns)
+// and awaits forceFlush, which packs nothing more, takes the encoded request
+// out of wasm memory and hands it to fetch. The resource differs from the
+// standard one (the exporter adds telemetry.sdk.*), so the check compares the
+// span entries with the standard request's (see spanSection).
+// ===========================================================================
+async function otlpxWasm(batch) {
+  const js = await import(pathToFileURL(join(root, 'wasm/js/index.js')).href);
+  await js.ready;
+  let body = null;
+  const okResponse = { status: 200, headers: { get: () => null }, arrayBuffer: async () => new ArrayBuffer(0) };
+  const exporter = new js.Exporter({
+    env: {},
+    endpoint: 'http://127.0.0.1:9/v1/traces', // never contacted: fetch below captures the body
+    fetch: async (_url, init) => {
+      body = init.body;
+      return okResponse;
+    },
+    resourceAttributes: Object.fromEntries(RESOURCE_ATTRIBUTES),
+    scheduleDelayMs: 3_600_000,
+    maxExportBatchSize: SPANS,
+    onLog: () => {},
+    flushOnHide: false,
+  });
+  const scope = exporter.addScope(SCOPE_NAME, SCOPE_VERSION);
+  const spans = batch.map((s) => ({
+    traceId: s.trace_id,
+    spanId: s.span_id,
+    parentSpanId: s.parent_span_id,
+    flags: SPAN_FLAGS,
+    name: s.name,
+    kind: js.SpanKind.SERVER,
+    startTime: s.start_time_unix_nano,
+    endTime: s.end_time_unix_nano,
+    attributes: spanAttributes(s),
+    events: [{
+      time: s.event_time_unix_nano,
+      name: EVENT_NAME,
+      attributes: { 'message.type': 'SENT', 'message.uncompressed_size': s.message_size },
+    }],
+    status: { code: 'ok' },
+  }));
+  return async () => {
+    for (const span of spans) {
+      const r = exporter.record(span, scope);
+      if (r !== 'queued') throw new Error(`otlpx-wasm: record gave ${r}`);
     }
-    return { mod, why: '' };
-  } catch (e) {
-    return { mod: null, why: `wasm/pkg did not load: ${e.message}` };
-  }
+    const out = await exporter.forceFlush(60_000);
+    if (!out.success || body == null) throw new Error(`otlpx-wasm: flush ${JSON.stringify(out)}`);
+    const request = body;
+    body = null;
+    return request;
+  };
+}
+
+/**
+ * The span entries of a one-resource, one-scope ExportTraceServiceRequest:
+ * the bytes after the scope inside ScopeSpans (canonical field order).
+ */
+function spanSection(req) {
+  let i = 0;
+  const varint = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = req[i++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  };
+  const expect = (tag) => {
+    if (req[i++] !== tag) throw new Error(`spanSection: tag ${tag} expected at ${i - 1}`);
+    return varint();
+  };
+  // (`i += expect()` would add to the old `i`: read each length first.)
+  const rsLen = expect(0x0a);
+  const rsEnd = rsLen + i;
+  const resourceLen = expect(0x0a);
+  i += resourceLen;
+  const ssLen = expect(0x12);
+  const ssEnd = ssLen + i;
+  const scopeLen = expect(0x0a);
+  i += scopeLen;
+  if (ssEnd > rsEnd) throw new Error('spanSection: bad lengths');
+  return req.subarray(i, ssEnd);
 }
 
 // ---------------------------------------------------------------------------
@@ -106,6 +183,8 @@ console.log(`standard batch, ${SPANS} spans; Node ${process.version}; ${cpus().l
   + `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${new Date().toISOString()}`);
 const batch = generateStandardBatch();
 const rows = [];
+let wasmSpanSection = null;
+let wasmChecked = false;
 
 // (a) The JS SDK path.
 const spans = toReadableSpans(batch);
@@ -113,17 +192,16 @@ const sdkBytes = ProtobufTraceSerializer.serializeRequest(spans);
 if (!sdkBytes || sdkBytes.length < STANDARD_REQUEST_LEN) throw new Error('the JS SDK serializer returned too little');
 rows.push(['js_sdk (otlp-transformer ProtobufTraceSerializer)', measure(() => ProtobufTraceSerializer.serializeRequest(spans))]);
 
-// (b) otlpx-wasm, the wasm-bindgen frontend.
-{
-  const { mod, why } = await loadOtlpxWasmPkg();
-  const encode = mod ? await otlpxWasm(mod, batch) : null;
-  if (encode) {
-    const request = encode();
-    if (fnv1a64(request) !== STANDARD_REQUEST_FNV1A64) throw new Error('otlpx-wasm: not the standard request');
-    rows.push(['otlpx_wasm (wasm-bindgen frontend)', measure(encode)]);
-  } else {
-    rows.push(['otlpx_wasm (wasm-bindgen frontend)', null, why || 'hook otlpxWasm() not filled in yet']);
-  }
+// (b) otlpx-wasm, the wasm-bindgen frontend (needs wasm/pkg: bash scripts/wasm.sh).
+if (existsSync(join(root, 'wasm/pkg/otlpx_wasm_bg.wasm'))) {
+  const encode = await otlpxWasm(batch);
+  const request = await encode();
+  const spansOf = spanSection(request);
+  if (spansOf.length < SPANS * 400) throw new Error('otlpx-wasm: the request holds too few span bytes');
+  wasmSpanSection = spansOf.slice(); // the exporter reuses its body buffer
+  rows.push(['otlpx_wasm (wasm-bindgen frontend: record + forceFlush)', await measureAsync(encode)]);
+} else {
+  rows.push(['otlpx_wasm (wasm-bindgen frontend)', null, 'wasm/pkg not built (bash scripts/wasm.sh)']);
 }
 
 // (c) The plain C-ABI module, driven from JS.
@@ -134,6 +212,10 @@ if (existsSync(args['plain-wasm'])) {
   if (request.length !== STANDARD_REQUEST_LEN || fnv1a64(request) !== STANDARD_REQUEST_FNV1A64) {
     throw new Error('plain wasm: not the standard request');
   }
+  if (wasmSpanSection && Buffer.compare(Buffer.from(spanSection(request)), Buffer.from(wasmSpanSection)) !== 0) {
+    throw new Error('otlpx-wasm: its span entries differ from the standard request\'s');
+  }
+  wasmChecked = wasmSpanSection != null;
   rows.push(['otlpx_plain_wasm (JS writes input, wasm encodes)', measure(() => m.encode(standardInput(batch, w)))]);
   const len = m.write(standardInput(batch, w));
   rows.push(['otlpx_plain_wasm_encode_only (input in memory)', measure(() => m.encodeWritten(len))]);
@@ -167,6 +249,11 @@ for (const [name, ns, note] of rows) {
   } else {
     console.log(`${name.padEnd(w0)}  ${ns.toFixed(1).padStart(9)}  ${(sdk / ns).toFixed(2).padStart(12)}x`);
   }
+}
+if (wasmSpanSection) {
+  console.log(wasmChecked
+    ? '\notlpx-wasm: its 512 span entries are byte-equal to the standard request\'s (checked against the plain module)'
+    : '\notlpx-wasm: span entries not compared (plain module not built)');
 }
 console.log(`\nrounds: ${ROUNDS} (median); JS SDK request ${sdkBytes.length} bytes, otlpx ${STANDARD_REQUEST_LEN} bytes `
   + '(the same decoded request: check_standard_batch.mjs --write-sdk-request + dump_standard_batch --check-request)');

@@ -148,7 +148,11 @@ export interface ExporterOptions {
   logLevel?: LogLevel;
   /** Where configuration warnings and export errors go (default: console). */
   onLog?: (level: LogLevel, message: string) => void;
-  /** The fetch used to send requests (default: globalThis.fetch). */
+  /**
+   * The fetch used to send requests (default: globalThis.fetch). `init.body` is a view of a buffer the
+   * exporter reuses for its next request: like the platform's fetch, read or copy it before the returned
+   * promise settles.
+   */
   fetch?: typeof fetch;
   /**
    * Browsers (default true where `document` exists): flush on visibilitychange→hidden and pagehide with

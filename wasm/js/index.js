@@ -131,6 +131,7 @@ export class Exporter {
     };
     this._core = new Core(env, coreOptions, log, entropy, isNode ? 'nodejs' : 'webjs');
     this._packer = new Packer(this._core);
+    this._body = new Uint8Array(0);
     this._fetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
     if (typeof this._fetch !== 'function') {
       throw new OtlpxError('ERR_OTLPX_CONFIG', 'no fetch function: pass options.fetch');
@@ -376,7 +377,14 @@ export class Exporter {
 
   async _send() {
     const core = this._core;
-    let body = core.body();
+    // The request, copied out of wasm memory into a buffer reused across
+    // requests (one request is in flight at a time; fetch and Blob copy the
+    // body when called, as the Fetch and File API specifications say). A
+    // custom fetch must be done with `body` when its promise settles.
+    const len = core.bodyLen();
+    if (this._body.length < len) this._body = new Uint8Array(Math.max(len, this._body.length * 2));
+    this._body.set(new Uint8Array(this._packer.memory.buffer, core.bodyPtr(), len));
+    let body = this._body.subarray(0, len);
     const headers = { ...this._headers, 'content-type': 'application/x-protobuf' };
     const timeoutMs = core.timeoutMs();
     const controller = new AbortController();
@@ -387,7 +395,9 @@ export class Exporter {
     let resBody;
     let error = '';
     try {
-      if (this._gzip) {
+      // While the page is being hidden, fetch must be called before any await: the page can be torn down at the
+      // first one, and CompressionStream is asynchronous. Such requests go uncompressed (batches are capped at 64 KiB).
+      if (this._gzip && !this._hiding) {
         body = await gzip(body);
         headers['content-encoding'] = 'gzip';
       }

@@ -19,6 +19,12 @@ const TAG_ARRAY = 6;
 const TAG_KVLIST = 7;
 
 const TWO32 = 4294967296;
+/** The `str` length bit meaning "index of an interned string" (packed.rs INTERNED). */
+const INTERNED = 0x80000000;
+/** Keys up to this many UTF-16 units are interned (at most 192 UTF-8 bytes; core takes 256). */
+const MAX_INTERNED_UNITS = 64;
+/** At most this many span and event names are interned (core's table holds 4096 strings in all). */
+const MAX_INTERNED_NAMES = 1024;
 const INT64_LIMIT = 9223372036854775808; // 2^63
 const MAX_DEPTH = 64;
 const encoder = new TextEncoder();
@@ -118,6 +124,11 @@ export class Packer {
     this.pos = 0;
     this.u8 = null;
     this.dv = null;
+    // Attribute keys registered with core.intern: key -> INTERNED | index,
+    // packed as 4 bytes instead of the UTF-8 (bounded by core's table).
+    this.interned = new Map();
+    this.internOpen = typeof core.intern === 'function';
+    this.namesLeft = MAX_INTERNED_NAMES;
     this.grow(4096);
   }
 
@@ -169,9 +180,10 @@ export class Packer {
     let lo;
     let hi;
     if (typeof v === 'bigint') {
-      const b = BigInt.asUintN(64, v);
-      lo = Number(b & 0xffffffffn);
-      hi = Number(b >> 32n);
+      // Wraps modulo 2^64, as BigInt.asUintN(64, v) would.
+      this.dv.setBigUint64(this.pos, v, true);
+      this.pos += 8;
+      return;
     } else {
       hi = Math.floor(v / TWO32);
       lo = v - hi * TWO32;
@@ -211,6 +223,51 @@ export class Packer {
     this.pos = p;
   }
 
+  /** An attribute key: its interned index once registered, else a str. */
+  key(k) {
+    const id = this.interned.get(k);
+    if (id !== undefined) {
+      this.need(4);
+      this.dv.setUint32(this.pos, id, true);
+      this.pos += 4;
+      return;
+    }
+    if (this.internOpen && typeof k === 'string' && k.length <= MAX_INTERNED_UNITS) this.intern(k);
+    this.str(k);
+  }
+
+  /**
+   * A span or event name: interned like a key while fewer than
+   * MAX_INTERNED_NAMES names are (names are low-cardinality by the
+   * specification; an application that breaks that only stops the interning).
+   */
+  name(s) {
+    const id = this.interned.get(s);
+    if (id !== undefined) {
+      this.need(4);
+      this.dv.setUint32(this.pos, id, true);
+      this.pos += 4;
+      return;
+    }
+    if (this.namesLeft > 0 && this.internOpen && typeof s === 'string' && s.length <= MAX_INTERNED_UNITS) {
+      this.namesLeft--;
+      this.intern(s);
+    }
+    this.str(s);
+  }
+
+  /** Registers `k` for the next spans (this one still packs it in full). */
+  intern(k) {
+    const index = this.core.intern(k);
+    // Passing the string may have grown wasm memory: the views must follow.
+    if (this.memory.buffer !== this.buffer) this.views();
+    if (index === 0xffffffff) {
+      this.internOpen = false; // the table is full
+      return;
+    }
+    this.interned.set(k, (INTERNED | index) >>> 0);
+  }
+
   bytes(b) {
     this.need(4 + b.length);
     this.dv.setUint32(this.pos, b.length, true);
@@ -233,7 +290,9 @@ export class Packer {
         u8[this.pos + i] = (hi << 4) | lo;
       }
     } else if (v instanceof Uint8Array && v.length === len) {
-      this.u8.set(v, this.pos);
+      const u8 = this.u8;
+      const at = this.pos;
+      for (let i = 0; i < len; i++) u8[at + i] = v[i];
     } else {
       throw new InvalidInput(`expected an id of ${len} bytes (Uint8Array or hex)`);
     }
@@ -329,37 +388,39 @@ export class Packer {
     const at = this.pos;
     this.pos += 4;
     let n = 0;
-    let skipped = 0;
-    const one = (k, v) => {
-      if (v === undefined || v === null) {
-        if (nested) throw new InvalidInput(`attribute ${k} has no value`);
-        skipped++;
-        return;
-      }
-      this.str(k);
-      this.value(v, depth);
-      n++;
-    };
     if (a === undefined || a === null) {
       // none
     } else if (Array.isArray(a)) {
       for (let i = 0; i < a.length; i++) {
         const kv = a[i];
-        if (Array.isArray(kv)) one(kv[0], kv[1]);
-        else if (kv && typeof kv === 'object' && 'key' in kv) one(kv.key, kv.value);
+        if (Array.isArray(kv)) n += this.one(kv[0], kv[1], depth, nested);
+        else if (kv && typeof kv === 'object' && 'key' in kv) n += this.one(kv.key, kv.value, depth, nested);
         else throw new InvalidInput('attributes as an array must hold [key, value] pairs');
       }
     } else if (a instanceof Map) {
-      for (const [k, v] of a) one(k, v);
+      for (const [k, v] of a) n += this.one(k, v, depth, nested);
     } else if (typeof a === 'object') {
-      for (const k in a) {
-        if (Object.prototype.hasOwnProperty.call(a, k)) one(k, a[k]);
-      }
+      // Object.keys: own enumerable string keys in order, from V8's enum cache.
+      const keys = Object.keys(a);
+      for (let i = 0; i < keys.length; i++) n += this.one(keys[i], a[keys[i]], depth, nested);
     } else {
       throw new InvalidInput('attributes must be an object, a Map or [key, value] pairs');
     }
-    this.dv.setUint32(at, n, true);
+    const count = n & 0xffffffff;
+    const skipped = Math.floor(n / TWO32);
+    this.dv.setUint32(at, count, true);
     return skipped;
+  }
+
+  /** One attribute: 1 when written, 2^32 when skipped (a null value), so one sum counts both. */
+  one(k, v, depth, nested) {
+    if (v === undefined || v === null) {
+      if (nested) throw new InvalidInput(`attribute ${k} has no value`);
+      return TWO32;
+    }
+    this.key(k);
+    this.value(v, depth);
+    return 1;
   }
 
   count(c) {
@@ -383,7 +444,7 @@ export function writeSpan(p, arg) {
   p.u8v(kindNumber(s.kind));
   p.time(s.startTime ?? s.startTimeUnixNano);
   p.time(s.endTime ?? s.endTimeUnixNano);
-  p.str(s.name ?? '');
+  p.name(s.name ?? '');
   p.str(s.traceState ?? '');
   const skipped = p.attrs(s.attributes);
   p.count((s.droppedAttributesCount ?? 0) + skipped);
@@ -392,7 +453,7 @@ export function writeSpan(p, arg) {
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     p.time(e.time ?? e.timeUnixNano);
-    p.str(e.name ?? '');
+    p.name(e.name ?? '');
     const sk = p.attrs(e.attributes);
     p.count((e.droppedAttributesCount ?? 0) + sk);
   }

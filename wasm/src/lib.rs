@@ -60,6 +60,10 @@ pub fn js_error(code: &str, message: &str) -> JsValue {
 /// The most memory the span queue may reserve (wasm32 has 4 GiB in all).
 const MAX_QUEUE_MEMORY: u64 = 1 << 30;
 
+/// The most strings `Core::intern` keeps, and their longest (bytes): 1 MiB at most.
+const MAX_INTERNED: usize = 4096;
+const MAX_INTERNED_LEN: usize = 256;
+
 /// `poll` results.
 const STEP_IDLE: u32 = 0;
 const STEP_SEND: u32 = 1;
@@ -299,6 +303,9 @@ pub struct Core {
     disabled: bool,
     shutdown_deadline: Option<Duration>,
     scratch: Vec<u8>,
+    /// Strings the JS layer packs by index (attribute keys), at most
+    /// `MAX_INTERNED` of at most `MAX_INTERNED_LEN` bytes each.
+    strings: Vec<Box<str>>,
     bump: Bump,
     timeout: Duration,
     until: Duration,
@@ -427,6 +434,7 @@ impl Core {
             delivery: None,
             shutdown_deadline: None,
             scratch: vec![0; 4096],
+            strings: Vec::new(),
             bump: Bump::new(),
             timeout: Duration::ZERO,
             until: Duration::ZERO,
@@ -454,12 +462,23 @@ impl Core {
         self.scratch.len()
     }
 
+    /// Interns `s` so packed spans can name it by index (`packed::INTERNED`);
+    /// returns the index, or `u32::MAX` when the table is full or `s` too long
+    /// (then the JS layer packs it in full, as before).
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if self.strings.len() >= MAX_INTERNED || s.len() > MAX_INTERNED_LEN {
+            return u32::MAX;
+        }
+        self.strings.push(s.into());
+        (self.strings.len() - 1) as u32
+    }
+
     /// Registers a scope packed in the scratch buffer (`len` bytes); returns its id.
     #[wasm_bindgen(js_name = addScope)]
     pub fn add_scope(&mut self, len: usize) -> Result<u32, JsValue> {
         self.bump.reset();
         let buf = self.scratch.get(..len).unwrap_or(&[]);
-        let scope: Scope<'_> = packed::read_scope(buf, &self.bump)
+        let scope: Scope<'_> = packed::read_scope(buf, &self.bump, &self.strings)
             .ok_or_else(|| js_error(codes::INVALID_ARGUMENT, "the scope could not be read"))?;
         match self.batcher.add_scope(&scope) {
             Ok(id) => Ok(u32::from(id.0)),
@@ -477,7 +496,7 @@ impl Core {
         }
         self.bump.reset();
         let buf = self.scratch.get(..len).unwrap_or(&[]);
-        let Some((scope, span)) = packed::read_span(buf, &self.bump) else {
+        let Some((scope, span)) = packed::read_span(buf, &self.bump, &self.strings) else {
             self.batcher.refuse(DropReason::Invalid);
             return RECORD_DROPPED_BASE + DropReason::Invalid as u32;
         };
@@ -599,10 +618,19 @@ impl Core {
         }
     }
 
-    /// The body of the request to send (a copy): an `ExportTraceServiceRequest`
-    /// (`application/x-protobuf`), to be gzipped by the host when `gzip` is true.
-    pub fn body(&self) -> Vec<u8> {
-        self.request.clone()
+    /// Where the body of the request to send starts in wasm memory: an
+    /// `ExportTraceServiceRequest` (`application/x-protobuf`) of `bodyLen`
+    /// bytes, to be gzipped by the host when `gzip` is true. The JS layer
+    /// copies it out at once (into a buffer it reuses), before any other call.
+    #[wasm_bindgen(js_name = bodyPtr)]
+    pub fn body_ptr(&self) -> usize {
+        self.request.as_ptr() as usize
+    }
+
+    /// The length of the request body (see `bodyPtr`).
+    #[wasm_bindgen(js_name = bodyLen)]
+    pub fn body_len(&self) -> usize {
+        self.request.len()
     }
 
     /// `OTEL_EXPORTER_OTLP_COMPRESSION=gzip`: the host compresses the body

@@ -10,7 +10,8 @@
 //! Must not: panic or trust a length on any input (a short or malformed
 //! buffer reads as invalid), or know about wasm-bindgen.
 //!
-//! Layout (little-endian; `str` = `u32` byte length + UTF-8; `u64` = two
+//! Layout (little-endian; `str` = `u32` byte length + UTF-8, or `u32`
+//! [`INTERNED`] | index of a string registered with `Core.intern`; `u64` = two
 //! `u32`, low word first; `attrs` = `u32` count + (`str` key, value) pairs):
 //! ```text
 //! span:  u32 scope | [16] trace id | [8] span id | u8 has parent | [8] parent
@@ -27,6 +28,10 @@
 
 use bumpalo::Bump;
 use otlpx_core::{AnyValue, Event, KeyValue, Link, Scope, Span, SpanKind, Status, StatusCode};
+
+/// The bit of a `str` length word that makes it an index into the interned
+/// strings (attribute keys, which repeat in every span, are packed as 4 bytes).
+pub const INTERNED: u32 = 1 << 31;
 
 /// Deepest nesting of arrays and kvlists accepted.
 pub const MAX_DEPTH: u32 = 64;
@@ -52,15 +57,22 @@ pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     bad: bool,
+    strings: &'a [Box<str>],
 }
 
 impl<'a> Reader<'a> {
     /// Reads `buf` from the start.
     pub fn new(buf: &'a [u8]) -> Self {
+        Self::with_strings(buf, &[])
+    }
+
+    /// Reads `buf` from the start; interned `str`s index `strings`.
+    pub fn with_strings(buf: &'a [u8], strings: &'a [Box<str>]) -> Self {
         Reader {
             buf,
             pos: 0,
             bad: false,
+            strings,
         }
     }
 
@@ -131,8 +143,17 @@ impl<'a> Reader<'a> {
 
     /// A length-prefixed UTF-8 string.
     pub fn str(&mut self) -> &'a str {
-        let n = self.u32() as usize;
-        let b = self.bytes(n);
+        let n = self.u32();
+        if n & INTERNED != 0 {
+            return match self.strings.get((n & !INTERNED) as usize) {
+                Some(s) => s,
+                None => {
+                    self.fail();
+                    ""
+                }
+            };
+        }
+        let b = self.bytes(n as usize);
         match std::str::from_utf8(b) {
             Ok(s) => s,
             Err(_) => {
@@ -204,8 +225,8 @@ impl<'a> Reader<'a> {
 }
 
 /// A span and the scope index it was recorded under; `None` when malformed.
-pub fn read_span<'a>(buf: &'a [u8], bump: &'a Bump) -> Option<(u32, Span<'a>)> {
-    let mut r = Reader::new(buf);
+pub fn read_span<'a>(buf: &'a [u8], bump: &'a Bump, strings: &'a [Box<str>]) -> Option<(u32, Span<'a>)> {
+    let mut r = Reader::with_strings(buf, strings);
     let scope = r.u32();
     let trace_id = r.id16();
     let span_id = r.id8();
@@ -277,8 +298,8 @@ pub fn read_span<'a>(buf: &'a [u8], bump: &'a Bump) -> Option<(u32, Span<'a>)> {
 }
 
 /// A scope; `None` when malformed.
-pub fn read_scope<'a>(buf: &'a [u8], bump: &'a Bump) -> Option<Scope<'a>> {
-    let mut r = Reader::new(buf);
+pub fn read_scope<'a>(buf: &'a [u8], bump: &'a Bump, strings: &'a [Box<str>]) -> Option<Scope<'a>> {
+    let mut r = Reader::with_strings(buf, strings);
     let scope = Scope {
         name: r.str(),
         version: r.str(),
@@ -331,6 +352,27 @@ mod tests {
     }
 
     #[test]
+    fn interned_strings_are_read_by_index() {
+        let strings: Vec<Box<str>> = vec!["http.route".into(), "server.port".into()];
+        let buf = span_bytes(|w| {
+            w.u32(2);
+            w.u32(INTERNED | 1).u8(TAG_INT).u64(443);
+            w.u32(INTERNED).u8(TAG_STR).str("/a");
+        });
+        let bump = Bump::new();
+        let (_, s) = read_span(&buf, &bump, &strings).expect("valid");
+        assert_eq!(s.attributes[0].key, "server.port");
+        assert_eq!(s.attributes[1].key, "http.route");
+        // An index past the table makes the span invalid, never a panic.
+        let bad = span_bytes(|w| {
+            w.u32(1);
+            w.u32(INTERNED | 2).u8(TAG_BOOL).u8(1);
+        });
+        assert!(read_span(&bad, &bump, &strings).is_none());
+        assert!(read_span(&buf, &bump, &[]).is_none());
+    }
+
+    #[test]
     fn reads_a_span_with_nested_values() {
         let buf = span_bytes(|w| {
             w.u32(3);
@@ -347,7 +389,7 @@ mod tests {
             w.0.extend_from_slice(&1.5f64.to_le_bytes());
         });
         let bump = Bump::new();
-        let (scope, s) = read_span(&buf, &bump).expect("valid");
+        let (scope, s) = read_span(&buf, &bump, &[]).expect("valid");
         assert_eq!(scope, 0);
         assert_eq!(s.parent_span_id, Some([3; 8]));
         assert_eq!(s.end_time_unix_nano, u64::MAX);
@@ -373,13 +415,13 @@ mod tests {
             w.u32(1).str("k").u8(TAG_ARRAY).u32(1).u8(TAG_STR).str("v");
         });
         let bump = Bump::new();
-        assert!(read_span(&buf, &bump).is_some());
+        assert!(read_span(&buf, &bump, &[]).is_some());
         for n in 0..buf.len() {
-            assert!(read_span(&buf[..n], &bump).is_none(), "prefix {n}");
+            assert!(read_span(&buf[..n], &bump, &[]).is_none(), "prefix {n}");
         }
         let mut long = buf.clone();
         long.push(0);
-        assert!(read_span(&long, &bump).is_none());
+        assert!(read_span(&long, &bump, &[]).is_none());
     }
 
     #[test]
@@ -388,7 +430,7 @@ mod tests {
             w.u32(u32::MAX);
         });
         let bump = Bump::new();
-        assert!(read_span(&buf, &bump).is_none());
+        assert!(read_span(&buf, &bump, &[]).is_none());
         let deep = span_bytes(|w| {
             w.u32(1).str("k");
             for _ in 0..100 {
@@ -396,6 +438,6 @@ mod tests {
             }
             w.u8(TAG_BOOL).u8(1);
         });
-        assert!(read_span(&deep, &bump).is_none());
+        assert!(read_span(&deep, &bump, &[]).is_none());
     }
 }

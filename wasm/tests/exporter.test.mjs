@@ -109,7 +109,7 @@ test('configuration warnings go to the log callback once, and the default is use
 test('startSpan: remote parent from traceparent, local children, sampler from config', async () => {
   const bodies = [];
   const fetch = async (url, init) => {
-    bodies.push(init.body);
+    bodies.push(new Uint8Array(init.body)); // a copy: the exporter reuses its body buffer
     return new Response(null, { status: 200 });
   };
   const exp = new Exporter({ env: {}, fetch, ...quiet });
@@ -147,7 +147,7 @@ test('startSpan: remote parent from traceparent, local children, sampler from co
 
 test('every AnyValue type from JS, and every span counted (invalid, shutdown, disabled)', async () => {
   const bodies = [];
-  const exp = new Exporter({ env: {}, fetch: async (u, i) => { bodies.push(i.body); return new Response(null, { status: 200 }); }, ...quiet });
+  const exp = new Exporter({ env: {}, fetch: async (u, i) => { bodies.push(new Uint8Array(i.body)); return new Response(null, { status: 200 }); }, ...quiet });
   const r = exp.record({
     traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(2), name: 'values', kind: 'client',
     startTime: [1700000000, 5], endTime: 1700000000123n * 1000000n,
@@ -197,7 +197,7 @@ test('shutdown returns by its deadline when the receiver never answers', async (
 
 test('tracedFetch injects traceparent into a CLIENT span', async () => {
   const bodies = [];
-  const exp = new Exporter({ env: {}, fetch: async (u, i) => { bodies.push(i.body); return new Response(null, { status: 200 }); }, ...quiet });
+  const exp = new Exporter({ env: {}, fetch: async (u, i) => { bodies.push(new Uint8Array(i.body)); return new Response(null, { status: 200 }); }, ...quiet });
   let seen;
   const res = await exp.tracedFetch('http://127.0.0.1:1/api?q=1', { method: 'post' }, {
     fetch: async (input, init) => { seen = init.headers.get('traceparent'); return new Response('ok', { status: 201 }); },
@@ -212,4 +212,34 @@ test('tracedFetch injects traceparent into a CLIENT span', async () => {
   assert.deepEqual(attrs['http.request.method'], { s: 'POST' });
   assert.deepEqual(attrs['http.response.status_code'], { i: '201' });
   assert.deepEqual(attrs['server.port'], { i: '1' });
+});
+
+test('interned keys and names: repeated, long, unicode and past the table size all arrive intact', async () => {
+  const bodies = [];
+  const exp = new Exporter({
+    env: {}, maxQueueSize: 8192, maxExportBatchSize: 8192, scheduleDelayMs: 3_600_000,
+    fetch: async (u, i) => { bodies.push(new Uint8Array(i.body)); return new Response(null, { status: 200 }); }, ...quiet,
+  });
+  const long = 'k'.repeat(65); // past the interned length: always packed in full
+  const N = 5000; // more distinct keys than core's table holds (4096)
+  for (let i = 0; i < N; i++) {
+    const r = exp.record({
+      traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: i % 2 ? 'odd é' : `name ${i % 7}`,
+      attributes: { 'http.route': '/r', [`key.${i}`]: i, [long]: 'v', 'clé': 'x' },
+      events: [{ name: 'ev', time: 1, attributes: { 'http.route': 'e' } }],
+    });
+    assert.equal(r, 'queued');
+  }
+  const out = await exp.shutdown(10_000);
+  assert.equal(out.exported, N);
+  const spans = bodies.flatMap((b) => decodeRequestOneofs(b).resourceSpans[0].scopeSpans[0].spans);
+  assert.equal(spans.length, N);
+  for (let i = 0; i < N; i += 499) {
+    const s = spans[i];
+    assert.equal(s.name, i % 2 ? 'odd é' : `name ${i % 7}`);
+    assert.deepEqual(s.attributes.map((kv) => kv.key), ['http.route', `key.${i}`, long, 'clé']);
+    assert.equal(s.attributes[1].value.intValue, String(i));
+    assert.equal(s.events[0].name, 'ev');
+    assert.equal(s.events[0].attributes[0].key, 'http.route');
+  }
 });
