@@ -2,7 +2,10 @@
 # Every test otlpx has, from a fresh checkout: formatting, lints, the Rust
 # test suites (unit, property, integration against real receivers on
 # loopback, the OpenTelemetry Collector's OTLP receiver built from Go
-# modules), and a build of every benchmark. CI runs exactly this (.ci/run).
+# modules), the C and Go frontends, the WebAssembly frontend (Node, headless
+# Chromium, wasmtime), and a build of every benchmark. It installs what it
+# needs (wasm target, wasm-bindgen-cli, Chromium, npm and PyPI packages, Go
+# modules). CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +37,12 @@ bash scripts/c.sh
 
 step "Go package, example, cross-language trace test, scenarios (scripts/go.sh)"
 bash scripts/go.sh
+
+step "WebAssembly: Node tests, scenarios, Node and browser examples (headless Chromium), size budget (scripts/wasm.sh)"
+bash scripts/wasm.sh
+
+step "WebAssembly without JavaScript: the plain C-ABI module in wasmtime, byte-equal to native (wasm/plain/test.sh)"
+bash wasm/plain/test.sh
 
 step "cargo bench --no-run"
 cargo bench --workspace --no-run
