@@ -110,23 +110,57 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The next `N` bytes as an array; zeros after a failed read. Reads the
+    /// bytes in place: a `copy_from_slice` here becomes a `memory.copy` call
+    /// per field in the size-optimised wasm build, which was half of `record`.
+    #[inline]
     fn array<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
-        let b = self.bytes(N);
-        if b.len() == N {
-            out.copy_from_slice(b);
+        match self.buf.get(self.pos..).and_then(|rest| rest.first_chunk::<N>()) {
+            Some(a) => {
+                self.pos += N;
+                *a
+            }
+            None => {
+                self.fail();
+                [0; N]
+            }
         }
-        out
     }
 
     /// A byte.
+    #[inline]
     pub fn u8(&mut self) -> u8 {
-        self.array::<1>()[0]
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                b
+            }
+            None => {
+                self.fail();
+                0
+            }
+        }
     }
 
     /// A little-endian u32.
     pub fn u32(&mut self) -> u32 {
-        u32::from_le_bytes(self.array())
+        self.u32_inline()
+    }
+
+    /// [`Reader::u32`], inlined: for the per-string and per-attribute reads
+    /// only (inlining every read costs the wasm module too much size).
+    #[inline(always)]
+    fn u32_inline(&mut self) -> u32 {
+        match self.buf.get(self.pos..).and_then(|rest| rest.first_chunk::<4>()) {
+            Some(&[a, b, c, d]) => {
+                self.pos += 4;
+                u32::from(a) | u32::from(b) << 8 | u32::from(c) << 16 | u32::from(d) << 24
+            }
+            None => {
+                self.fail();
+                0
+            }
+        }
     }
 
     /// A u64 as two little-endian u32 words, low first.
@@ -143,7 +177,7 @@ impl<'a> Reader<'a> {
 
     /// A length-prefixed UTF-8 string.
     pub fn str(&mut self) -> &'a str {
-        let n = self.u32();
+        let n = self.u32_inline();
         if n & INTERNED != 0 {
             return match self.strings.get((n & !INTERNED) as usize) {
                 Some(s) => s,
@@ -175,7 +209,7 @@ impl<'a> Reader<'a> {
 
     /// A count that cannot exceed what is left (each item takes at least `min_item` bytes).
     fn count(&mut self, min_item: usize) -> usize {
-        let n = self.u32() as usize;
+        let n = self.u32_inline() as usize;
         if n.saturating_mul(min_item) > self.remaining() {
             self.fail();
             return 0;
