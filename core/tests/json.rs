@@ -1312,3 +1312,50 @@ fn output_is_appended_and_capacity_reused() {
         serde_json::json!([{"resourceSpans":[{},{},{}]}, {"resourceSpans":[{},{},{}]}])
     );
 }
+
+#[test]
+fn span_values_as_deep_as_the_frontends_accept_convert() {
+    // A span attribute nested 64 kvlists deep (what the wasm frontend accepts; C accepts 32).
+    let mut v = AnyValue {
+        value: Some(Value::IntValue(7)),
+    };
+    for _ in 0..64 {
+        v = AnyValue {
+            value: Some(Value::KvlistValue(KeyValueList {
+                values: vec![KeyValue {
+                    key: "k".into(),
+                    value: Some(v),
+                    ..Default::default()
+                }],
+            })),
+        };
+    }
+    let span = Span {
+        trace_id: vec![1; 16],
+        span_id: vec![2; 8],
+        attributes: vec![KeyValue {
+            key: "deep".into(),
+            value: Some(v),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![span],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let mut out = Vec::new();
+    request_to_json(&req.encode_to_vec(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("kvlistValue").count(), 64);
+    assert!(
+        text.contains(r#""intValue":"7""#),
+        "{}",
+        &text[text.len().saturating_sub(200)..]
+    );
+}
