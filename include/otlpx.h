@@ -880,6 +880,183 @@ typedef struct otlpx_span_data {
 } otlpx_span_data;
 
 /*
+ A string (or bytes) of a packed span: `len` bytes at `offset` in the data buffer.
+ */
+typedef struct otlpx_packed_str {
+  /*
+   Byte offset in the data buffer.
+   */
+  uint32_t offset;
+  /*
+   Bytes.
+   */
+  uint32_t len;
+} otlpx_packed_str;
+
+/*
+ The fixed part of a packed span (`otlpx_exporter_record_packed`). Fields
+ as `otlpx_span_data`; strings are in the data buffer.
+ */
+typedef struct otlpx_packed_span {
+  /*
+   The trace id.
+   */
+  uint8_t trace_id[16];
+  /*
+   The span id.
+   */
+  uint8_t span_id[8];
+  /*
+   The parent span id; all zero for a root span.
+   */
+  uint8_t parent_span_id[8];
+  /*
+   OTLP span flags (W3C trace flags in bits 0-7, is-remote bits 8-9).
+   */
+  uint32_t flags;
+  /*
+   An `otlpx_span_kind`.
+   */
+  uint32_t kind;
+  /*
+   Start, Unix nanoseconds.
+   */
+  uint64_t start_time_unix_nano;
+  /*
+   End, Unix nanoseconds.
+   */
+  uint64_t end_time_unix_nano;
+  /*
+   The span name, UTF-8.
+   */
+  struct otlpx_packed_str name;
+  /*
+   The W3C trace state, UTF-8.
+   */
+  struct otlpx_packed_str trace_state;
+  /*
+   The status message, UTF-8.
+   */
+  struct otlpx_packed_str status_message;
+  /*
+   An `otlpx_status_code`.
+   */
+  uint32_t status_code;
+  /*
+   Attributes the host already dropped.
+   */
+  uint32_t dropped_attributes_count;
+  /*
+   Events the host already dropped.
+   */
+  uint32_t dropped_events_count;
+  /*
+   Links the host already dropped.
+   */
+  uint32_t dropped_links_count;
+} otlpx_packed_span;
+
+/*
+ A value of a packed span (OTLP `AnyValue`), by `kind` (an `otlpx_value_kind`):
+  - `STRING`, `BYTES`: `len` bytes at offset `bits` in the data buffer;
+  - `BOOL`: `bits` 0 is false, anything else true;
+  - `INT`: `bits` is the int64's two's complement;
+  - `DOUBLE`: `bits` is the double's IEEE 754 bits;
+  - `ARRAY`, `KVLIST`: `len` elements of the `nested` array from index
+    `bits` (an array ignores the elements' keys). Nesting may go 32 levels deep.
+ */
+typedef struct otlpx_packed_value {
+  /*
+   An `otlpx_value_kind`.
+   */
+  uint32_t kind;
+  /*
+   Bytes of a string or byte value, elements of an array or key-value list.
+   */
+  uint32_t len;
+  /*
+   The value, or its offset or first index (see above).
+   */
+  uint64_t bits;
+} otlpx_packed_value;
+
+/*
+ A key-value pair of a packed span.
+ */
+typedef struct otlpx_packed_attribute {
+  /*
+   The key, UTF-8.
+   */
+  struct otlpx_packed_str key;
+  /*
+   The value.
+   */
+  struct otlpx_packed_value value;
+} otlpx_packed_attribute;
+
+/*
+ An event of a packed span; its attributes are `attributes_len` elements
+ of the `nested` array from index `attributes_first`.
+ */
+typedef struct otlpx_packed_event {
+  /*
+   The event name, UTF-8.
+   */
+  struct otlpx_packed_str name;
+  /*
+   When it happened, Unix nanoseconds.
+   */
+  uint64_t time_unix_nano;
+  /*
+   Index of its first attribute in `nested`.
+   */
+  uint32_t attributes_first;
+  /*
+   Its number of attributes.
+   */
+  uint32_t attributes_len;
+  /*
+   Attributes the host already dropped.
+   */
+  uint32_t dropped_attributes_count;
+} otlpx_packed_event;
+
+/*
+ A link of a packed span; its attributes are `attributes_len` elements of
+ the `nested` array from index `attributes_first`.
+ */
+typedef struct otlpx_packed_link {
+  /*
+   The linked span's trace id.
+   */
+  uint8_t trace_id[16];
+  /*
+   The linked span's id.
+   */
+  uint8_t span_id[8];
+  /*
+   The linked span's W3C trace state, UTF-8.
+   */
+  struct otlpx_packed_str trace_state;
+  /*
+   Index of its first attribute in `nested`.
+   */
+  uint32_t attributes_first;
+  /*
+   Its number of attributes.
+   */
+  uint32_t attributes_len;
+  /*
+   Attributes the host already dropped.
+   */
+  uint32_t dropped_attributes_count;
+  /*
+   OTLP link flags (W3C trace flags in bits 0-7, is-remote bits 8-9).
+   */
+  uint32_t flags;
+} otlpx_packed_link;
+
+/*
  What a flush or shutdown achieved by its deadline.
  */
 typedef struct otlpx_outcome {
@@ -1425,6 +1602,30 @@ otlpx_result otlpx_exporter_default_scope(const struct otlpx_exporter *exp, uint
 otlpx_result otlpx_exporter_record(const struct otlpx_exporter *exp,
                                    uint32_t scope,
                                    const struct otlpx_span_data *span);
+
+/*
+ Records a finished span given in packed form: `otlpx_exporter_record`
+ for bindings that cannot hand C a struct holding pointers (Go's cgo).
+ Every string and byte value is an (offset, length) into `data`; the
+ span's attributes are `attributes`; event and link attributes and the
+ elements of arrays and key-value lists are index ranges into `nested`
+ (see `otlpx_packed_value`). Nothing is kept after the call. An offset,
+ length or index out of range is `OTLPX_RESULT_INVALID_ARGUMENT`; the other
+ results, the counting and the thread safety are `otlpx_exporter_record`'s.
+ */
+otlpx_result otlpx_exporter_record_packed(const struct otlpx_exporter *exp,
+                                          uint32_t scope,
+                                          const struct otlpx_packed_span *span,
+                                          const struct otlpx_packed_attribute *attributes,
+                                          size_t attributes_len,
+                                          const struct otlpx_packed_attribute *nested,
+                                          size_t nested_len,
+                                          const struct otlpx_packed_event *events,
+                                          size_t events_len,
+                                          const struct otlpx_packed_link *links,
+                                          size_t links_len,
+                                          const uint8_t *data,
+                                          size_t data_len);
 
 /*
  Exports everything queued now, waiting at most `timeout_ms`. Returns OK

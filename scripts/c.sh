@@ -15,8 +15,7 @@
 # valgrind, libcjson-dev) with apt-get when run as root.
 #
 # Environment: CARGO_TARGET_DIR (default target), OTLPX_C_SKIP_VALGRIND=1,
-# OTLPX_C_SKIP_SCENARIO_CHECK=1 (skip the cargo checker), OTLPX_C_STRICT=1
-# (known bugs fail the tests).
+# OTLPX_C_SKIP_SCENARIO_CHECK=1 (skip the cargo checker).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

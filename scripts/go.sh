@@ -27,6 +27,11 @@ step "cargo build --release -p otlpx-ffi (target/release/libotlpx.a)"
 # whatever CARGO_TARGET_DIR says.
 CARGO_TARGET_DIR="$repo/target" cargo build --release -p otlpx-ffi
 test -f target/release/libotlpx.a
+# Go's build cache does not hash a library named in #cgo LDFLAGS: without
+# this, a rebuilt libotlpx.a can be skipped in favour of a cached link.
+# A define carrying the library's hash puts it in the cgo package's cache key.
+CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -DOTLPX_LIB_ID=$(sha1sum target/release/libotlpx.a | cut -c1-16)"
+export CGO_CFLAGS
 
 step "go mod download"
 (cd go && go mod download)

@@ -7,14 +7,16 @@
  * message.type and message.uncompressed_size), recorded
  *   (a) with otlpx_exporter_record (a finished span in one call), and
  *   (b) with otlpx_span_start + otlpx_span_set_attributes +
- *       otlpx_span_add_event + otlpx_span_end (times taken by otlpx),
+ *       otlpx_span_add_event + otlpx_span_end (times taken by otlpx), and
+ *   (c) with otlpx_exporter_record_packed (the same span as (a), packed:
+ *       strings as offsets into one buffer, as the Go binding sends it),
  * into an exporter whose send callback discards every request (answers
  * 200). Each round records N spans on one thread and is timed alone; the
  * queue is drained (untimed) between rounds. Prints the median and the
  * minimum of the rounds, and the spans dropped (which would make a round
  * cheaper than a real one; there should be none).
  *
- *   bench [--spans N (default 1000000)] [--rounds R (default 5)]
+ *   bench [--spans N (default 1000000)] [--rounds R (default 5)] [--api any of abc (default abc)]
  *
  * Build: cc -O2 -I include benches/c/bench.c target/release/libotlpx.a \
  *          -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
@@ -64,12 +66,14 @@ static uint64_t dropped(const otlpx_exporter *exp) {
 
 int main(int argc, char **argv) {
   long spans = 1000000, rounds = 5;
+  const char *apis = "abc";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--spans") == 0) spans = strtol(argv[i + 1], NULL, 10);
     else if (strcmp(argv[i], "--rounds") == 0) rounds = strtol(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--api") == 0) apis = argv[i + 1];
   }
-  if (spans < 1 || rounds < 1 || rounds > 99) {
-    fprintf(stderr, "usage: %s [--spans N] [--rounds R]\n", argv[0]);
+  if (spans < 1 || rounds < 1 || rounds > 99 || strspn(apis, "abc") != strlen(apis) || !*apis) {
+    fprintf(stderr, "usage: %s [--spans N] [--rounds R] [--api abc]\n", argv[0]);
     return 2;
   }
 
@@ -121,9 +125,53 @@ int main(int argc, char **argv) {
   parent.trace_flags = 1;
   parent.is_remote = 1;
 
-  double res[2][99];
-  uint64_t drops[2] = {0, 0};
-  for (int api = 0; api < 2; api++) {
+  /* (c): the span of (a), packed. */
+  static uint8_t pdata[1024];
+  uint32_t pused = 0;
+#define PACK_STR(dst, p, n)                   \
+  do {                                        \
+    memcpy(pdata + pused, (p), (n));          \
+    (dst).offset = pused;                     \
+    (dst).len = (uint32_t)(n);                \
+    pused += (uint32_t)(n);                   \
+  } while (0)
+  otlpx_packed_attribute pattrs[10];
+  memset(pattrs, 0, sizeof pattrs);
+  for (int i = 0; i < 10; i++) {
+    const otlpx_attribute *a = i < 8 ? &attrs[i] : &event_attrs[i - 8];
+    PACK_STR(pattrs[i].key, a->key, a->key_len);
+    pattrs[i].value.kind = a->value.kind;
+    switch (a->value.kind) {
+      case OTLPX_VALUE_KIND_STRING: {
+        otlpx_packed_str v;
+        PACK_STR(v, a->value.ptr, a->value.len);
+        pattrs[i].value.len = v.len;
+        pattrs[i].value.bits = v.offset;
+        break;
+      }
+      case OTLPX_VALUE_KIND_DOUBLE: memcpy(&pattrs[i].value.bits, &a->value.double_value, 8); break;
+      default: pattrs[i].value.bits = (uint64_t)a->value.int_value; break;
+    }
+  }
+  otlpx_packed_span psd;
+  memset(&psd, 0, sizeof psd);
+  memcpy(psd.trace_id, sd.trace_id, 16);
+  memcpy(psd.parent_span_id, sd.parent_span_id, 8);
+  psd.flags = sd.flags;
+  psd.kind = sd.kind;
+  psd.status_code = sd.status_code;
+  PACK_STR(psd.name, sd.name, sd.name_len);
+  otlpx_packed_event pevent;
+  memset(&pevent, 0, sizeof pevent);
+  PACK_STR(pevent.name, event.name, event.name_len);
+  pevent.attributes_first = 0; /* nested = pattrs + 8 */
+  pevent.attributes_len = 2;
+#undef PACK_STR
+
+  double res[3][99] = {{0}};
+  uint64_t drops[3] = {0, 0, 0};
+  for (int api = 0; api < 3; api++) {
+    if (!strchr(apis, 'a' + api)) continue;
     for (long r = 0; r < rounds; r++) {
       uint64_t before = dropped(exp);
       uint64_t t0 = now_ns();
@@ -136,6 +184,16 @@ int main(int argc, char **argv) {
           sd.end_time_unix_nano = sd.start_time_unix_nano + 12345000;
           event.time_unix_nano = sd.start_time_unix_nano + 1000;
           otlpx_exporter_record(exp, scope, &sd);
+        }
+      } else if (api == 2) {
+        uint64_t base = 1700000000000000000ull + (uint64_t)r * 1000000000000ull;
+        for (long i = 0; i < spans; i++) {
+          uint64_t id = (uint64_t)i + 1;
+          memcpy(psd.span_id, &id, 8);
+          psd.start_time_unix_nano = base + (uint64_t)i * 1000;
+          psd.end_time_unix_nano = psd.start_time_unix_nano + 12345000;
+          pevent.time_unix_nano = psd.start_time_unix_nano + 1000;
+          otlpx_exporter_record_packed(exp, scope, &psd, pattrs, 8, pattrs + 8, 2, &pevent, 1, NULL, 0, pdata, pused);
         }
       } else {
         for (long i = 0; i < spans; i++) {
@@ -162,10 +220,16 @@ int main(int argc, char **argv) {
   printf("otlpx %s C direct API, %ld spans x %ld rounds, 8 attributes + 1 event (2 attributes), SERVER\n",
          otlpx_version(), spans, rounds);
   printf("%-52s %12s %12s %10s\n", "api", "median ns", "min ns", "dropped");
-  printf("%-52s %12.1f %12.1f %10" PRIu64 "\n", "(a) otlpx_exporter_record", res[0][rounds / 2], res[0][0], drops[0]);
-  printf("%-52s %12.1f %12.1f %10" PRIu64 "\n", "(b) span_start + set_attributes + add_event + end",
-         res[1][rounds / 2], res[1][0], drops[1]);
+  if (strchr(apis, 'a'))
+    printf("%-52s %12.1f %12.1f %10" PRIu64 "\n", "(a) otlpx_exporter_record", res[0][rounds / 2], res[0][0],
+           drops[0]);
+  if (strchr(apis, 'b'))
+    printf("%-52s %12.1f %12.1f %10" PRIu64 "\n", "(b) span_start + set_attributes + add_event + end",
+           res[1][rounds / 2], res[1][0], drops[1]);
+  if (strchr(apis, 'c'))
+    printf("%-52s %12.1f %12.1f %10" PRIu64 "\n", "(c) otlpx_exporter_record_packed", res[2][rounds / 2], res[2][0],
+           drops[2]);
   printf("exported %" PRIu64 " spans in %" PRIu64 " requests (%.1f bytes/span encoded)\n", st.exported, requests,
          st.accepted ? (double)st.bytes_encoded / (double)st.accepted : 0.0);
-  return drops[0] + drops[1] ? 1 : 0;
+  return drops[0] + drops[1] + drops[2] ? 1 : 0;
 }

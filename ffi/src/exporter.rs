@@ -17,9 +17,10 @@ use otlpx_core::transport::{ExportRequest, ExportResponse, FnTransport, Transpor
 use otlpx_core::{BatchError, DropReason, RequestOutcome, ScopeId, SpanLimits};
 
 use crate::config::{otlpx_config, otlpx_export_request, otlpx_export_response, otlpx_header, SendCallback};
+use crate::packed::{self, otlpx_packed_attribute, otlpx_packed_event, otlpx_packed_link, otlpx_packed_span};
 use crate::span::otlpx_span;
 use crate::value::{self, otlpx_scope, otlpx_span_data, with_scratch};
-use crate::{ffi_boundary, otlpx_result, tri, write_string};
+use crate::{ffi_boundary, otlpx_result, slice_arg, tri, write_string};
 
 /// An exporter: a bounded queue of encoded spans and a background thread
 /// that exports them. Create with `otlpx_exporter_new`, release with
@@ -403,6 +404,60 @@ pub unsafe extern "C" fn otlpx_exporter_record(
                 code
             }
         })
+    })
+}
+
+/// Records a finished span given in packed form: `otlpx_exporter_record`
+/// for bindings that cannot hand C a struct holding pointers (Go's cgo).
+/// Every string and byte value is an (offset, length) into `data`; the
+/// span's attributes are `attributes`; event and link attributes and the
+/// elements of arrays and key-value lists are index ranges into `nested`
+/// (see `otlpx_packed_value`). Nothing is kept after the call. An offset,
+/// length or index out of range is `OTLPX_RESULT_INVALID_ARGUMENT`; the other
+/// results, the counting and the thread safety are `otlpx_exporter_record`'s.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn otlpx_exporter_record_packed(
+    exp: *const otlpx_exporter,
+    scope: u32,
+    span: *const otlpx_packed_span,
+    attributes: *const otlpx_packed_attribute,
+    attributes_len: usize,
+    nested: *const otlpx_packed_attribute,
+    nested_len: usize,
+    events: *const otlpx_packed_event,
+    events_len: usize,
+    links: *const otlpx_packed_link,
+    links_len: usize,
+    data: *const u8,
+    data_len: usize,
+) -> otlpx_result {
+    ffi_boundary!({
+        let inner = tri!(exporter_ref(exp));
+        // SAFETY (all below): the caller's contract for pointer + length arguments.
+        let p = (|| {
+            Ok(packed::Packed {
+                span: unsafe { span.as_ref() }.ok_or(otlpx_result::NullParameter)?,
+                attributes: unsafe { slice_arg(attributes, attributes_len)? },
+                nested: unsafe { slice_arg(nested, nested_len)? },
+                events: unsafe { slice_arg(events, events_len)? },
+                links: unsafe { slice_arg(links, links_len)? },
+                data: unsafe { slice_arg(data, data_len)? },
+            })
+        })();
+        let converted = p.and_then(|p| {
+            with_scratch(|bump| match packed::span(bump, &p, &inner.limits) {
+                Ok(s) => Ok(inner.record(scope, &s)),
+                Err(code) => Err(code),
+            })
+        });
+        match converted {
+            Ok(code) => code,
+            Err(code) => {
+                inner.exporter.refuse(DropReason::Invalid);
+                code
+            }
+        }
     })
 }
 

@@ -26,12 +26,14 @@ use std::os::raw::c_char;
 mod config;
 mod context;
 mod exporter;
+mod packed;
 mod span;
 mod value;
 
 pub use config::*;
 pub use context::*;
 pub use exporter::*;
+pub use packed::*;
 pub use span::*;
 pub use value::*;
 
@@ -202,7 +204,18 @@ pub extern "C" fn otlpx_version() -> *const c_char {
 /// When `len > 0`, `ptr` must point to `len` readable bytes that stay valid
 /// and unchanged for `'a`.
 pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, otlpx_result> {
-    std::str::from_utf8(bytes_arg(ptr.cast(), len)?).map_err(|_| otlpx_result::InvalidUtf8)
+    utf8(unsafe { bytes_arg(ptr.cast(), len)? })
+}
+
+/// `bytes` as UTF-8. Short ASCII strings (most keys and values) take a
+/// branch-free check instead of the general validator's per-call set-up.
+#[inline]
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, otlpx_result> {
+    if bytes.len() <= 64 && bytes.iter().fold(0u8, |acc, &b| acc | b) < 0x80 {
+        // SAFETY: every byte is ASCII, and ASCII is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).map_err(|_| otlpx_result::InvalidUtf8)
 }
 
 /// Bytes from pointer + length; `(NULL, 0)` is empty.

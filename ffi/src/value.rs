@@ -341,7 +341,7 @@ unsafe fn limited_attributes<'b>(
     Ok((unsafe { key_values(bump, kept, 0, budget)? }, dropped))
 }
 
-fn limited<T>(src: &[T], keep: u32, dropped: u32) -> (&[T], u32) {
+pub(crate) fn limited<T>(src: &[T], keep: u32, dropped: u32) -> (&[T], u32) {
     let keep = usize::try_from(keep).unwrap_or(usize::MAX).min(src.len());
     let cut = (src.len() - keep) as u64;
     let dropped = (u64::from(dropped) + cut).min(u64::from(u32::MAX)) as u32;

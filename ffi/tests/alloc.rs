@@ -1,5 +1,5 @@
 //! The C ABI's hot paths allocate nothing on the calling thread in steady
-//! state: `otlpx_exporter_record` (C structs converted in a per-thread
+//! state: `otlpx_exporter_record` and `otlpx_exporter_record_packed` (converted in a per-thread
 //! arena) and the span handle API (pooled handles with their own arenas).
 //! Measured with a counting global allocator that counts per thread, so the
 //! exporter's background thread (which sends) does not blur the count.
@@ -136,6 +136,73 @@ fn record_and_span_handles_allocate_nothing_in_steady_state() {
         status_message: ptr::null(),
         status_message_len: 0,
     };
+    // The same span packed (otlpx_exporter_record_packed).
+    let mut text = Vec::new();
+    let mut put = |v: &str| {
+        let p = otlpx_packed_str {
+            offset: text.len() as u32,
+            len: v.len() as u32,
+        };
+        text.extend_from_slice(v.as_bytes());
+        p
+    };
+    let packed_str = |key: &str, value: &str, put: &mut dyn FnMut(&str) -> otlpx_packed_str| {
+        let key = put(key);
+        let v = put(value);
+        otlpx_packed_attribute {
+            key,
+            value: otlpx_packed_value {
+                kind: otlpx_value_kind::String as u32,
+                len: v.len,
+                bits: u64::from(v.offset),
+            },
+        }
+    };
+    let packed_int = |key: &str, v: i64, put: &mut dyn FnMut(&str) -> otlpx_packed_str| otlpx_packed_attribute {
+        key: put(key),
+        value: otlpx_packed_value {
+            kind: otlpx_value_kind::Int as u32,
+            len: 0,
+            bits: v as u64,
+        },
+    };
+    let packed_attrs = [
+        packed_str("http.request.method", "GET", &mut put),
+        packed_str("url.path", "/orders/42", &mut put),
+        packed_str("http.route", "/orders/{id}", &mut put),
+        packed_str("server.address", "api.example.com", &mut put),
+        packed_int("http.response.status_code", 200, &mut put),
+        packed_int("server.port", 443, &mut put),
+    ];
+    let packed_span = otlpx_packed_span {
+        trace_id: [7; 16],
+        span_id: [8; 8],
+        parent_span_id: [9; 8],
+        flags: 1,
+        kind: otlpx_span_kind::Server as u32,
+        start_time_unix_nano: 1,
+        end_time_unix_nano: 2,
+        name: put("GET /orders/{id}"),
+        status_code: 1,
+        ..Default::default()
+    };
+    let record_packed = |exp: *mut otlpx_exporter, scope: u32| unsafe {
+        otlpx_exporter_record_packed(
+            exp,
+            scope,
+            &packed_span,
+            packed_attrs.as_ptr(),
+            packed_attrs.len(),
+            ptr::null(),
+            0,
+            ptr::null(),
+            0,
+            ptr::null(),
+            0,
+            text.as_ptr(),
+            text.len(),
+        )
+    };
     let handle_span = |exp: *mut otlpx_exporter| unsafe {
         let mut span = ptr::null_mut();
         assert_eq!(
@@ -162,6 +229,8 @@ fn record_and_span_handles_allocate_nothing_in_steady_state() {
         for _ in 0..1000 {
             let r = otlpx_exporter_record(exp, scope, &data);
             assert!(r == otlpx_result::Ok || r == otlpx_result::QueueFull, "{r:?}");
+            let r = record_packed(exp, scope);
+            assert!(r == otlpx_result::Ok || r == otlpx_result::QueueFull, "{r:?}");
             handle_span(exp);
         }
         let before = allocs();
@@ -169,6 +238,10 @@ fn record_and_span_handles_allocate_nothing_in_steady_state() {
             let _ = otlpx_exporter_record(exp, scope, &data);
         }
         let after_record = allocs();
+        for _ in 0..10_000 {
+            let _ = record_packed(exp, scope);
+        }
+        let after_packed = allocs();
         for _ in 0..10_000 {
             handle_span(exp);
         }
@@ -178,8 +251,9 @@ fn record_and_span_handles_allocate_nothing_in_steady_state() {
         assert_eq!(otlpx_exporter_stats(exp, &mut stats), otlpx_result::Ok);
         otlpx_exporter_free(exp);
         assert_eq!(after_record - before, 0, "otlpx_exporter_record allocated");
-        assert_eq!(after_handles - after_record, 0, "the span handle API allocated");
-        assert_eq!(stats.accepted, 22_000);
+        assert_eq!(after_packed - after_record, 0, "otlpx_exporter_record_packed allocated");
+        assert_eq!(after_handles - after_packed, 0, "the span handle API allocated");
+        assert_eq!(stats.accepted, 33_000);
         assert_eq!(stats.accepted, stats.exported + stats.dropped_queue_full);
     }
 }

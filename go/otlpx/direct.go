@@ -1,13 +1,15 @@
 // This file owns the direct API for hot paths: span contexts, W3C
 // traceparent extraction (by the core) and formatting, id generation, the
 // sampler decision at span start, and pooled Span builders that lay a span
-// out in C memory and record it with one cgo call, without a Go allocation.
-// It must not keep Go pointers in C memory.
+// out in pointer-free Go memory (otlpx_exporter_record_packed's form) and
+// record it with one cgo call, without a Go allocation. It must not pass C
+// any Go memory that holds Go pointers, nor let C keep a Go pointer.
 package otlpx
 
 /*
 #cgo noescape otlpx_trace_context_extract
 #cgo nocallback otlpx_trace_context_extract
+#cgo noescape otlpx_exporter_record_packed
 #include <stdlib.h>
 #include <string.h>
 #include "otlpx.h"
@@ -15,6 +17,8 @@ package otlpx
 import "C"
 
 import (
+	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -90,27 +94,23 @@ func (c SpanContext) Traceparent() string { return string(c.AppendTraceparent(ma
 // NewTraceID returns a random non-zero trace id (Go's per-thread ChaCha8
 // generator: no lock, no syscall).
 func NewTraceID() (id [16]byte) {
-	for id == ([16]byte{}) {
-		putU64(id[:8], rand.Uint64())
-		putU64(id[8:], rand.Uint64())
+	hi, lo := rand.Uint64(), rand.Uint64()
+	for hi|lo == 0 {
+		hi, lo = rand.Uint64(), rand.Uint64()
 	}
+	binary.BigEndian.PutUint64(id[:8], hi)
+	binary.BigEndian.PutUint64(id[8:], lo)
 	return id
 }
 
 // NewSpanID returns a random non-zero span id.
 func NewSpanID() (id [8]byte) {
-	for id == ([8]byte{}) {
-		putU64(id[:], rand.Uint64())
+	v := rand.Uint64()
+	for v == 0 {
+		v = rand.Uint64()
 	}
+	binary.BigEndian.PutUint64(id[:], v)
 	return id
-}
-
-func putU64(b []byte, v uint64) {
-	_ = b[7]
-	for i := 7; i >= 0; i-- {
-		b[i] = byte(v)
-		v >>= 8
-	}
 }
 
 // sampler is the direct API's sampling decision: the OTEL_TRACES_SAMPLER
@@ -185,43 +185,34 @@ func (s sampler) sample(parent *SpanContext, traceID *[16]byte) bool {
 }
 
 // Span is a span of the direct API, from Exporter.StartSpan. Its methods
-// copy what they are given into C memory; End records the span with one cgo
-// call and returns the Span to a pool: do not use it after End. A Span is
-// for one goroutine at a time. Unsampled spans propagate their context but
-// record nothing.
+// copy what they are given into the Span's own buffers; End records the
+// span with one cgo call and returns the Span to a pool: do not use it
+// after End. A Span is for one goroutine at a time. Unsampled spans
+// propagate their context but record nothing.
+//
+// The buffers are Go memory without Go pointers (the packed form of
+// otlpx_exporter_record_packed: strings are offsets into one byte buffer),
+// so they are passed to C as they are, for the duration of the call.
 type Span struct {
 	e         *Exporter
-	m         *spanMem
 	scope     ScopeID
-	nAttrs    int
-	nEvents   int
 	ctx       SpanContext
 	recording bool
-}
-
-// spanMem is a Span's C memory, freed by a cleanup when the pool lets the
-// Span go (so it is a separate object).
-type spanMem struct {
-	b         builder
-	sd        *C.otlpx_span_data
-	attrs     *C.otlpx_attribute
-	capAttrs  int
-	events    *C.otlpx_event
-	capEvents int
-}
-
-func (m *spanMem) free() {
-	m.b.a.free()
-	C.free(unsafe.Pointer(m.attrs))
-	C.free(unsafe.Pointer(m.events))
-	C.free(unsafe.Pointer(m.sd))
+	bad       bool // a buffer outgrew the packed form's 32-bit offsets
+	hdr       C.otlpx_packed_span
+	attrs     []C.otlpx_packed_attribute // the span's attributes
+	nested    []C.otlpx_packed_attribute // event attributes and array elements
+	events    []C.otlpx_packed_event
+	data      []byte // every string's bytes
 }
 
 func newSpan() *Span {
-	m := &spanMem{sd: (*C.otlpx_span_data)(C.calloc(1, C.sizeof_otlpx_span_data))}
-	sp := &Span{m: m}
-	runtime.AddCleanup(sp, func(m *spanMem) { m.free() }, m)
-	return sp
+	return &Span{
+		attrs:  make([]C.otlpx_packed_attribute, 0, 16),
+		nested: make([]C.otlpx_packed_attribute, 0, 8),
+		events: make([]C.otlpx_packed_event, 0, 2),
+		data:   make([]byte, 0, 512),
+	}
 }
 
 // StartSpan starts a span named name of kind kind under the default scope,
@@ -237,7 +228,8 @@ func (e *Exporter) StartSpanAt(scope ScopeID, name string, kind SpanKind, parent
 	sp := e.spanPool.Get().(*Span)
 	sp.e = e
 	sp.scope = scope
-	if parent.IsValid() {
+	parentValid := parent.IsValid()
+	if parentValid {
 		sp.ctx.TraceID = parent.TraceID
 		sp.ctx.TraceState = parent.TraceState
 	} else {
@@ -248,33 +240,26 @@ func (e *Exporter) StartSpanAt(scope ScopeID, name string, kind SpanKind, parent
 	sp.ctx.Remote = false
 	sp.recording = e.sampler.sample(parent, &sp.ctx.TraceID)
 	sp.ctx.TraceFlags = 0
-	if sp.recording {
-		sp.ctx.TraceFlags = 1
-	}
 	if !sp.recording {
 		return sp
 	}
-	sd := sp.m.sd
-	copyID(sd.trace_id[:], sp.ctx.TraceID[:])
-	copyID(sd.span_id[:], sp.ctx.SpanID[:])
-	flags := uint32(sp.ctx.TraceFlags) | FlagHasIsRemote
-	if parent.IsValid() {
-		copyID(sd.parent_span_id[:], parent.SpanID[:])
+	sp.ctx.TraceFlags = 1
+	h := &sp.hdr
+	*h = C.otlpx_packed_span{}
+	*(*[16]byte)(unsafe.Pointer(&h.trace_id)) = sp.ctx.TraceID
+	*(*[8]byte)(unsafe.Pointer(&h.span_id)) = sp.ctx.SpanID
+	flags := FlagSampled | FlagHasIsRemote
+	if parentValid {
+		*(*[8]byte)(unsafe.Pointer(&h.parent_span_id)) = parent.SpanID
 		if parent.Remote {
 			flags |= FlagIsRemote
 		}
-	} else {
-		sd.parent_span_id = [8]C.uint8_t{}
 	}
-	sd.flags = C.uint32_t(flags)
-	sd.trace_state, sd.trace_state_len = sp.m.b.str(sp.ctx.TraceState)
-	sd.kind = C.uint32_t(kind)
-	sd.name, sd.name_len = sp.m.b.str(name)
-	sd.start_time_unix_nano = C.uint64_t(e.unixNano(start))
-	sd.dropped_attributes_count, sd.dropped_events_count, sd.dropped_links_count = 0, 0, 0
-	sd.links, sd.links_len = nil, 0
-	sd.status_code, sd.status_message, sd.status_message_len = 0, nil, 0
-	sp.nAttrs, sp.nEvents = 0, 0
+	h.flags = C.uint32_t(flags)
+	h.kind = C.uint32_t(kind)
+	h.name = sp.str(name)
+	h.trace_state = sp.str(sp.ctx.TraceState)
+	h.start_time_unix_nano = C.uint64_t(e.unixNano(start))
 	return sp
 }
 
@@ -296,68 +281,77 @@ func (sp *Span) IsRecording() bool { return sp.recording }
 // SetName renames the span.
 func (sp *Span) SetName(name string) {
 	if sp.recording {
-		sp.m.sd.name, sp.m.sd.name_len = sp.m.b.str(name)
+		sp.hdr.name = sp.str(name)
 	}
 }
 
-func (sp *Span) nextAttr() *C.otlpx_attribute {
-	if sp.nAttrs == sp.m.capAttrs {
-		n := max(16, sp.m.capAttrs*2)
-		p := C.realloc(unsafe.Pointer(sp.m.attrs), C.size_t(n)*C.sizeof_otlpx_attribute)
-		if p == nil {
-			panic("otlpx: out of memory")
-		}
-		sp.m.attrs, sp.m.capAttrs = (*C.otlpx_attribute)(p), n
+// fits reports whether n more bytes keep the data buffer within the packed
+// form's 32-bit offsets; past that the span is dropped as invalid at End.
+func (sp *Span) fits(n int) bool {
+	if uint64(len(sp.data))+uint64(n) > math.MaxUint32 {
+		sp.bad = true
+		return false
 	}
-	a := (*C.otlpx_attribute)(unsafe.Add(unsafe.Pointer(sp.m.attrs), uintptr(sp.nAttrs)*C.sizeof_otlpx_attribute))
-	sp.nAttrs++
-	return a
+	return true
+}
+
+// str appends s to the data buffer.
+func (sp *Span) str(s string) C.otlpx_packed_str {
+	if len(s) == 0 || !sp.fits(len(s)) {
+		return C.otlpx_packed_str{}
+	}
+	off := len(sp.data)
+	sp.data = append(sp.data, s...)
+	return C.otlpx_packed_str{offset: C.uint32_t(off), len: C.uint32_t(len(s))}
 }
 
 // SetString adds a string attribute. Attributes are appended in order
 // (setting a key twice sends it twice; the attribute count limit applies).
 // Strings must be UTF-8, or the span is dropped as invalid.
 func (sp *Span) SetString(key, value string) {
+	if !sp.recording || !sp.fits(len(key)+len(value)) {
+		return
+	}
+	off := len(sp.data)
+	sp.data = append(append(sp.data, key...), value...)
+	sp.attrs = append(sp.attrs, C.otlpx_packed_attribute{
+		key: C.otlpx_packed_str{offset: C.uint32_t(off), len: C.uint32_t(len(key))},
+		value: C.otlpx_packed_value{
+			kind: C.OTLPX_VALUE_KIND_STRING,
+			len:  C.uint32_t(len(value)),
+			bits: C.uint64_t(off + len(key)),
+		},
+	})
+}
+
+// scalar adds an attribute whose value is all in bits.
+func (sp *Span) scalar(key string, kind uint32, bits uint64) {
 	if !sp.recording {
 		return
 	}
-	a := sp.nextAttr()
-	a.key, a.key_len = sp.m.b.str(key)
-	p, n := sp.m.b.str(value)
-	a.value = C.otlpx_value{kind: C.OTLPX_VALUE_KIND_STRING, ptr: unsafe.Pointer(p), len: n}
+	sp.attrs = append(sp.attrs, C.otlpx_packed_attribute{
+		key:   sp.str(key),
+		value: C.otlpx_packed_value{kind: C.uint32_t(kind), bits: C.uint64_t(bits)},
+	})
 }
 
 // SetInt adds an int64 attribute.
 func (sp *Span) SetInt(key string, value int64) {
-	if !sp.recording {
-		return
-	}
-	a := sp.nextAttr()
-	a.key, a.key_len = sp.m.b.str(key)
-	a.value = C.otlpx_value{kind: C.OTLPX_VALUE_KIND_INT, int_value: C.int64_t(value)}
+	sp.scalar(key, C.OTLPX_VALUE_KIND_INT, uint64(value))
 }
 
 // SetBool adds a bool attribute.
 func (sp *Span) SetBool(key string, value bool) {
-	if !sp.recording {
-		return
-	}
-	a := sp.nextAttr()
-	a.key, a.key_len = sp.m.b.str(key)
-	a.value = C.otlpx_value{kind: C.OTLPX_VALUE_KIND_BOOL}
+	var b uint64
 	if value {
-		a.value.int_value = 1
+		b = 1
 	}
+	sp.scalar(key, C.OTLPX_VALUE_KIND_BOOL, b)
 }
 
 // SetFloat64 adds a double attribute.
 func (sp *Span) SetFloat64(key string, value float64) {
-	if !sp.recording {
-		return
-	}
-	a := sp.nextAttr()
-	a.key, a.key_len = sp.m.b.str(key)
-	a.value = C.otlpx_value{kind: C.OTLPX_VALUE_KIND_DOUBLE, double_value: C.double(value)}
+	sp.scalar(key, C.OTLPX_VALUE_KIND_DOUBLE, math.Float64bits(value))
 }
 
 // SetAttributes adds attributes of any attribute.Type.
@@ -365,9 +359,80 @@ func (sp *Span) SetAttributes(kvs ...attribute.KeyValue) {
 	if !sp.recording {
 		return
 	}
-	for _, kv := range kvs {
-		sp.m.b.attribute(sp.nextAttr(), kv)
+	for i := range kvs {
+		k := sp.str(string(kvs[i].Key))
+		v := sp.value(&kvs[i].Value)
+		sp.attrs = append(sp.attrs, C.otlpx_packed_attribute{key: k, value: v})
 	}
+}
+
+// value packs a Go SDK attribute value (every attribute.Type); the
+// elements of a slice go to nested. (By pointer: a 48-byte Value passed in
+// registers is spilled and reloaded wider, a store-forwarding stall.)
+func (sp *Span) value(v *attribute.Value) C.otlpx_packed_value {
+	switch v.Type() {
+	case attribute.STRING:
+		s := sp.str(v.AsString())
+		return C.otlpx_packed_value{kind: C.OTLPX_VALUE_KIND_STRING, len: s.len, bits: C.uint64_t(s.offset)}
+	case attribute.BOOL:
+		var b C.uint64_t
+		if v.AsBool() {
+			b = 1
+		}
+		return C.otlpx_packed_value{kind: C.OTLPX_VALUE_KIND_BOOL, bits: b}
+	case attribute.INT64:
+		return C.otlpx_packed_value{kind: C.OTLPX_VALUE_KIND_INT, bits: C.uint64_t(v.AsInt64())}
+	case attribute.FLOAT64:
+		return C.otlpx_packed_value{kind: C.OTLPX_VALUE_KIND_DOUBLE, bits: C.uint64_t(math.Float64bits(v.AsFloat64()))}
+	case attribute.STRINGSLICE:
+		xs := v.AsStringSlice()
+		first := len(sp.nested)
+		for _, x := range xs {
+			s := sp.str(x)
+			sp.nested = append(sp.nested, C.otlpx_packed_attribute{value: C.otlpx_packed_value{
+				kind: C.OTLPX_VALUE_KIND_STRING, len: s.len, bits: C.uint64_t(s.offset)}})
+		}
+		return sp.array(first, len(xs))
+	case attribute.BOOLSLICE:
+		xs := v.AsBoolSlice()
+		first := len(sp.nested)
+		for _, x := range xs {
+			var b C.uint64_t
+			if x {
+				b = 1
+			}
+			sp.nested = append(sp.nested, C.otlpx_packed_attribute{value: C.otlpx_packed_value{
+				kind: C.OTLPX_VALUE_KIND_BOOL, bits: b}})
+		}
+		return sp.array(first, len(xs))
+	case attribute.INT64SLICE:
+		xs := v.AsInt64Slice()
+		first := len(sp.nested)
+		for _, x := range xs {
+			sp.nested = append(sp.nested, C.otlpx_packed_attribute{value: C.otlpx_packed_value{
+				kind: C.OTLPX_VALUE_KIND_INT, bits: C.uint64_t(x)}})
+		}
+		return sp.array(first, len(xs))
+	case attribute.FLOAT64SLICE:
+		xs := v.AsFloat64Slice()
+		first := len(sp.nested)
+		for _, x := range xs {
+			sp.nested = append(sp.nested, C.otlpx_packed_attribute{value: C.otlpx_packed_value{
+				kind: C.OTLPX_VALUE_KIND_DOUBLE, bits: C.uint64_t(math.Float64bits(x))}})
+		}
+		return sp.array(first, len(xs))
+	default:
+		// INVALID or a type newer than this package: send its text form.
+		s := sp.str(v.Emit())
+		return C.otlpx_packed_value{kind: C.OTLPX_VALUE_KIND_STRING, len: s.len, bits: C.uint64_t(s.offset)}
+	}
+}
+
+func (sp *Span) array(first, n int) C.otlpx_packed_value {
+	if uint64(n) > math.MaxUint32 {
+		sp.bad = true
+	}
+	return C.otlpx_packed_value{kind: C.OTLPX_VALUE_KIND_ARRAY, len: C.uint32_t(n), bits: C.uint64_t(first)}
 }
 
 // AddEvent adds an event, now, with attributes.
@@ -380,20 +445,24 @@ func (sp *Span) AddEventAt(name string, t time.Time, kvs ...attribute.KeyValue) 
 	if !sp.recording {
 		return
 	}
-	if sp.nEvents == sp.m.capEvents {
-		n := max(4, sp.m.capEvents*2)
-		p := C.realloc(unsafe.Pointer(sp.m.events), C.size_t(n)*C.sizeof_otlpx_event)
-		if p == nil {
-			panic("otlpx: out of memory")
-		}
-		sp.m.events, sp.m.capEvents = (*C.otlpx_event)(p), n
+	first := len(sp.nested)
+	if uint64(first)+uint64(len(kvs)) > math.MaxUint32 {
+		sp.bad = true
+		return
 	}
-	ev := (*C.otlpx_event)(unsafe.Add(unsafe.Pointer(sp.m.events), uintptr(sp.nEvents)*C.sizeof_otlpx_event))
-	sp.nEvents++
-	ev.name, ev.name_len = sp.m.b.str(name)
-	ev.time_unix_nano = C.uint64_t(sp.e.unixNano(t))
-	ev.attributes, ev.attributes_len = sp.m.b.attributes(kvs)
-	ev.dropped_attributes_count = 0
+	sp.events = append(sp.events, C.otlpx_packed_event{
+		name:             sp.str(name),
+		time_unix_nano:   C.uint64_t(sp.e.unixNano(t)),
+		attributes_first: C.uint32_t(first),
+		attributes_len:   C.uint32_t(len(kvs)),
+	})
+	// Reserve the event's attributes first: array elements go after them.
+	sp.nested = append(sp.nested, make([]C.otlpx_packed_attribute, len(kvs))...)
+	for i := range kvs {
+		k := sp.str(string(kvs[i].Key))
+		v := sp.value(&kvs[i].Value)
+		sp.nested[first+i] = C.otlpx_packed_attribute{key: k, value: v}
+	}
 }
 
 // SetStatus sets the status; the message is kept for StatusError.
@@ -401,11 +470,11 @@ func (sp *Span) SetStatus(code StatusCode, message string) {
 	if !sp.recording {
 		return
 	}
-	sp.m.sd.status_code = C.uint32_t(code)
+	sp.hdr.status_code = C.uint32_t(code)
 	if code == StatusError {
-		sp.m.sd.status_message, sp.m.sd.status_message_len = sp.m.b.str(message)
+		sp.hdr.status_message = sp.str(message)
 	} else {
-		sp.m.sd.status_message, sp.m.sd.status_message_len = nil, 0
+		sp.hdr.status_message = C.otlpx_packed_str{}
 	}
 }
 
@@ -413,16 +482,26 @@ func (sp *Span) SetStatus(code StatusCode, message string) {
 // the result is Exporter.Record's. The Span must not be used afterwards.
 func (sp *Span) End() error { return sp.EndAt(time.Time{}) }
 
+// badKind is no span kind: a span whose buffers outgrew the packed form is
+// recorded with it, so otlpx counts it as invalid.
+const badKind = math.MaxUint32
+
 // EndAt is End at t (the zero time means now).
 func (sp *Span) EndAt(t time.Time) error {
 	e := sp.e
 	var r C.otlpx_result
 	if sp.recording {
-		sd := sp.m.sd
-		sd.end_time_unix_nano = C.uint64_t(e.unixNano(t))
-		sd.attributes, sd.attributes_len = sp.m.attrs, C.size_t(sp.nAttrs)
-		sd.events, sd.events_len = sp.m.events, C.size_t(sp.nEvents)
-		r = C.otlpx_exporter_record(e.h.ptr, C.uint32_t(sp.scope), sd)
+		h := &sp.hdr
+		h.end_time_unix_nano = C.uint64_t(e.unixNano(t))
+		if sp.bad {
+			h.kind = badKind
+		}
+		r = C.otlpx_exporter_record_packed(e.h.ptr, C.uint32_t(sp.scope), h,
+			firstOf(sp.attrs), C.size_t(len(sp.attrs)),
+			firstOf(sp.nested), C.size_t(len(sp.nested)),
+			firstOf(sp.events), C.size_t(len(sp.events)),
+			nil, 0,
+			(*C.uint8_t)(unsafe.SliceData(sp.data)), C.size_t(len(sp.data)))
 	}
 	sp.release()
 	runtime.KeepAlive(e)
@@ -432,16 +511,30 @@ func (sp *Span) EndAt(t time.Time) error {
 	return nil
 }
 
+// firstOf is &s[0], or nil for an empty slice.
+func firstOf[T any](s []T) *T {
+	if len(s) == 0 {
+		return nil
+	}
+	return &s[0]
+}
+
+// release empties the Span's buffers (dropping any that grew large, so one
+// huge span does not pin memory) and returns it to the pool.
 func (sp *Span) release() {
 	e := sp.e
 	sp.e = nil
-	sp.m.b.a.reset()
-	if sp.m.b.a.size > 1<<20 {
-		sp.m.b.a.free()
-	}
-	if sp.m.capAttrs > 1024 {
-		C.free(unsafe.Pointer(sp.m.attrs))
-		sp.m.attrs, sp.m.capAttrs = nil, 0
-	}
+	sp.bad = false
+	sp.attrs = reuse(sp.attrs, 1024)
+	sp.nested = reuse(sp.nested, 1024)
+	sp.events = reuse(sp.events, 128)
+	sp.data = reuse(sp.data, 1<<20)
 	e.spanPool.Put(sp)
+}
+
+func reuse[T any](s []T, most int) []T {
+	if cap(s) > most {
+		return nil
+	}
+	return s[:0]
 }

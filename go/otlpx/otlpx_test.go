@@ -221,3 +221,117 @@ func TestErrorsAndConfig(t *testing.T) {
 		t.Errorf("shutdown with nothing queued: %v", err)
 	}
 }
+
+// TestDirectAPIEveryType: every attribute.Type, events with slice
+// attributes, renames, growth past the pooled capacities, and pooled Spans
+// that carry nothing over from the span before; a span with a string that
+// is not UTF-8 is dropped as invalid.
+func TestDirectAPIEveryType(t *testing.T) {
+	c := &capture{}
+	e, err := otlpx.NewExporter(otlpx.WithoutProcessEnv(), otlpx.WithSendFunc(c.send),
+		otlpx.WithLogFunc(func(otlpx.LogLevel, string) {}, otlpx.LogError))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1700000000, 0)
+	long := strings.Repeat("é", 400) // 800 bytes: past the pooled data buffer
+	for round := range 3 {
+		sp := e.StartSpanAt(e.DefaultScope(), "first", otlpx.SpanKindClient, &otlpx.SpanContext{}, start)
+		sp.SetName("renamed")
+		sp.SetString("s", long)
+		sp.SetInt("i", -5)
+		sp.SetBool("b", true)
+		sp.SetFloat64("f", 1.5)
+		sp.SetAttributes(
+			attribute.StringSlice("ss", []string{"x", "", "yz"}),
+			attribute.BoolSlice("bs", []bool{true, false}),
+			attribute.Int64Slice("is", []int64{1, -2}),
+			attribute.Float64Slice("fs", []float64{0.5}),
+			attribute.StringSlice("empty", nil),
+			attribute.KeyValue{Key: "invalid"},
+		)
+		for i := range 20 { // past the pooled attribute capacity
+			sp.SetInt("n", int64(i))
+		}
+		sp.AddEventAt("ev", start.Add(time.Millisecond), attribute.StringSlice("es", []string{"a", "b"}), attribute.Int("ei", 3))
+		sp.AddEvent("bare")
+		sp.SetStatus(otlpx.StatusError, "why")
+		if err := sp.EndAt(start.Add(time.Second)); err != nil {
+			t.Fatal(round, err)
+		}
+		// A small span from the same pool: nothing carried over.
+		sp = e.StartSpan("small", otlpx.SpanKindInternal, otlpx.SpanContext{})
+		sp.SetStatus(otlpx.StatusOK, "ignored")
+		if err := sp.End(); err != nil {
+			t.Fatal(round, err)
+		}
+	}
+	bad := e.StartSpan("bad", otlpx.SpanKindServer, otlpx.SpanContext{})
+	bad.SetString("k", "\xff")
+	if err := bad.End(); !errors.Is(err, otlpx.ErrInvalidUTF8) {
+		t.Errorf("invalid UTF-8: %v", err)
+	}
+	if _, err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans, _ := c.spans()
+	if len(spans) != 6 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	for i, s := range spans {
+		if i%2 == 1 {
+			if s.Name != "small" || len(s.Attributes) != 0 || len(s.Events) != 0 || s.Status.GetMessage() != "" ||
+				s.Status.GetCode() != tracepb.Status_STATUS_CODE_OK || s.Kind != tracepb.Span_SPAN_KIND_INTERNAL {
+				t.Errorf("small span %v", s)
+			}
+			continue
+		}
+		if s.Name != "renamed" || s.Kind != tracepb.Span_SPAN_KIND_CLIENT || s.StartTimeUnixNano != uint64(start.UnixNano()) ||
+			s.EndTimeUnixNano != uint64(start.Add(time.Second).UnixNano()) || s.Status.GetMessage() != "why" {
+			t.Errorf("span %v", s)
+		}
+		if len(s.Attributes) != 30 {
+			t.Fatalf("%d attributes", len(s.Attributes))
+		}
+		if s.Attributes[0].Value.GetStringValue() != long || s.Attributes[1].Value.GetIntValue() != -5 ||
+			!s.Attributes[2].Value.GetBoolValue() || s.Attributes[3].Value.GetDoubleValue() != 1.5 {
+			t.Errorf("scalars %v", s.Attributes[:4])
+		}
+		arr := func(i int) []string {
+			var out []string
+			for _, v := range s.Attributes[i].Value.GetArrayValue().GetValues() {
+				out = append(out, v.String())
+			}
+			return out
+		}
+		if a := arr(4); len(a) != 3 || s.Attributes[4].Value.GetArrayValue().Values[2].GetStringValue() != "yz" {
+			t.Errorf("string slice %v", a)
+		}
+		if a := s.Attributes[5].Value.GetArrayValue().GetValues(); len(a) != 2 || !a[0].GetBoolValue() || a[1].GetBoolValue() {
+			t.Errorf("bool slice %v", a)
+		}
+		if a := s.Attributes[6].Value.GetArrayValue().GetValues(); len(a) != 2 || a[1].GetIntValue() != -2 {
+			t.Errorf("int slice %v", a)
+		}
+		if a := s.Attributes[7].Value.GetArrayValue().GetValues(); len(a) != 1 || a[0].GetDoubleValue() != 0.5 {
+			t.Errorf("float slice %v", a)
+		}
+		if s.Attributes[8].Key != "empty" || len(s.Attributes[8].Value.GetArrayValue().GetValues()) != 0 {
+			t.Errorf("empty slice %v", s.Attributes[8])
+		}
+		if s.Attributes[9].Key != "invalid" || s.Attributes[29].Value.GetIntValue() != 19 {
+			t.Errorf("attributes %v", s.Attributes[9:])
+		}
+		if len(s.Events) != 2 || s.Events[0].Name != "ev" || s.Events[0].TimeUnixNano != uint64(start.Add(time.Millisecond).UnixNano()) ||
+			len(s.Events[0].Attributes) != 2 || s.Events[1].Name != "bare" || len(s.Events[1].Attributes) != 0 {
+			t.Fatalf("events %v", s.Events)
+		}
+		if a := s.Events[0].Attributes[0].Value.GetArrayValue().GetValues(); len(a) != 2 || a[1].GetStringValue() != "b" ||
+			s.Events[0].Attributes[1].Value.GetIntValue() != 3 {
+			t.Errorf("event attributes %v", s.Events[0].Attributes)
+		}
+	}
+	if st := e.Stats(); st.Dropped.Invalid != 1 || st.Exported != 6 {
+		t.Errorf("stats %+v", st)
+	}
+}
