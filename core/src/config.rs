@@ -1798,14 +1798,14 @@ fn parse_headers(var: &'static str, raw: &str) -> (Vec<(String, String)>, Vec<Ba
     (list, bad)
 }
 
-/// The pieces of an `http`/`https` URL: `scheme://authority`, the path, and
-/// the rest (`?query#fragment`).
 /// `scheme` and the rest of `scheme://rest`.
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = s.split_once(':')?;
     Some((scheme, rest.strip_prefix("//")?))
 }
 
+/// The pieces of an `http`/`https` URL: `scheme://authority`, the path, and
+/// the rest (`?query#fragment`).
 struct UrlParts<'a> {
     prefix: &'a str,
     path: &'a str,
