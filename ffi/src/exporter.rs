@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bumpalo::Bump;
+
 use otlpx_core::config::{Config, Protocol};
 use otlpx_core::exporter::{ExportOutcome, Exporter};
 use otlpx_core::sampler::Sampler;
@@ -45,6 +47,22 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// Converts a span in this thread's scratch arena and records it; a span
+    /// that does not convert is counted as `invalid` and its code returned.
+    pub(crate) fn record_with(
+        &self,
+        scope: u32,
+        convert: impl for<'b> FnOnce(&'b Bump) -> Result<otlpx_core::Span<'b>, otlpx_result>,
+    ) -> otlpx_result {
+        with_scratch(|bump| match convert(bump) {
+            Ok(s) => self.record(scope, &s),
+            Err(code) => {
+                self.exporter.refuse(DropReason::Invalid);
+                code
+            }
+        })
+    }
+
     /// Records a converted span, mapping a drop to its result code.
     pub(crate) fn record(&self, scope: u32, span: &otlpx_core::Span<'_>) -> otlpx_result {
         let Ok(scope) = u16::try_from(scope) else {
@@ -392,17 +410,10 @@ pub unsafe extern "C" fn otlpx_exporter_record(
 ) -> otlpx_result {
     ffi_boundary!({
         let inner = tri!(exporter_ref(exp));
-        // SAFETY: caller's contract for a non-null span.
-        let Some(span) = (unsafe { span.as_ref() }) else {
-            inner.exporter.refuse(DropReason::Invalid);
-            return otlpx_result::NullParameter;
-        };
-        with_scratch(|bump| match unsafe { value::span(bump, span, &inner.limits) } {
-            Ok(s) => inner.record(scope, &s),
-            Err(code) => {
-                inner.exporter.refuse(DropReason::Invalid);
-                code
-            }
+        inner.record_with(scope, |bump| {
+            // SAFETY: caller's contract for a non-null span.
+            let span = unsafe { span.as_ref() }.ok_or(otlpx_result::NullParameter)?;
+            unsafe { value::span(bump, span, &inner.limits) }
         })
     })
 }
@@ -435,29 +446,17 @@ pub unsafe extern "C" fn otlpx_exporter_record_packed(
     ffi_boundary!({
         let inner = tri!(exporter_ref(exp));
         // SAFETY (all below): the caller's contract for pointer + length arguments.
-        let p = (|| {
-            Ok(packed::Packed {
+        inner.record_with(scope, |bump| {
+            let p = packed::Packed {
                 span: unsafe { span.as_ref() }.ok_or(otlpx_result::NullParameter)?,
                 attributes: unsafe { slice_arg(attributes, attributes_len)? },
                 nested: unsafe { slice_arg(nested, nested_len)? },
                 events: unsafe { slice_arg(events, events_len)? },
                 links: unsafe { slice_arg(links, links_len)? },
                 data: unsafe { slice_arg(data, data_len)? },
-            })
-        })();
-        let converted = p.and_then(|p| {
-            with_scratch(|bump| match packed::span(bump, &p, &inner.limits) {
-                Ok(s) => Ok(inner.record(scope, &s)),
-                Err(code) => Err(code),
-            })
-        });
-        match converted {
-            Ok(code) => code,
-            Err(code) => {
-                inner.exporter.refuse(DropReason::Invalid);
-                code
-            }
-        }
+            };
+            packed::span(bump, &p, &inner.limits)
+        })
     })
 }
 

@@ -158,19 +158,8 @@ impl<'b> Data<'b> {
     }
 
     #[inline]
-    fn range(&self, offset: u64, len: u32) -> Result<std::ops::Range<usize>, otlpx_result> {
-        let start = usize::try_from(offset).map_err(|_| otlpx_result::InvalidArgument)?;
-        let end = start
-            .checked_add(len as usize)
-            .filter(|&e| e <= self.bytes.len())
-            .ok_or(otlpx_result::InvalidArgument)?;
-        Ok(start..end)
-    }
-
-    #[inline]
     fn bytes(&self, offset: u64, len: u32) -> Result<&'b [u8], otlpx_result> {
-        let r = self.range(offset, len)?;
-        Ok(&self.bytes[r])
+        Ok(&self.bytes[checked_range(self.bytes.len(), offset, len)?])
     }
 
     #[inline]
@@ -178,7 +167,7 @@ impl<'b> Data<'b> {
         if len == 0 {
             return Ok("");
         }
-        let r = self.range(offset, len)?;
+        let r = checked_range(self.bytes.len(), offset, len)?;
         match self.text {
             // Valid as a whole: a piece is valid iff it starts and ends on char boundaries.
             Some(t) => t.get(r).ok_or(otlpx_result::InvalidUtf8),
@@ -192,17 +181,25 @@ impl<'b> Data<'b> {
     }
 }
 
+/// `len` items from `first` of something `total` long, or
+/// `OTLPX_RESULT_INVALID_ARGUMENT` when they do not fit.
+#[inline]
+fn checked_range(total: usize, first: u64, len: u32) -> Result<std::ops::Range<usize>, otlpx_result> {
+    let start = usize::try_from(first).map_err(|_| otlpx_result::InvalidArgument)?;
+    let end = start
+        .checked_add(len as usize)
+        .filter(|&e| e <= total)
+        .ok_or(otlpx_result::InvalidArgument)?;
+    Ok(start..end)
+}
+
 /// A range of `nested`.
 fn nested_range(
     nested: &[otlpx_packed_attribute],
     first: u64,
     len: u32,
 ) -> Result<&[otlpx_packed_attribute], otlpx_result> {
-    let start = usize::try_from(first).map_err(|_| otlpx_result::InvalidArgument)?;
-    start
-        .checked_add(len as usize)
-        .and_then(|end| nested.get(start..end))
-        .ok_or(otlpx_result::InvalidArgument)
+    Ok(&nested[checked_range(nested.len(), first, len)?])
 }
 
 struct Conv<'b, 'x> {

@@ -15,13 +15,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bumpalo::Bump;
 use otlpx_core::context::{self as cx, IdGenerator, TraceState};
-use otlpx_core::{DropReason, SpanKind};
+use otlpx_core::SpanKind;
 
 use crate::context::otlpx_span_context;
 use crate::exporter::{otlpx_exporter, Inner};
 use crate::value::{
-    self, otlpx_attribute, otlpx_event, otlpx_link, otlpx_span_data, otlpx_value, otlpx_value_kind, with_scratch,
-    Budget, MAX_DEPTH,
+    self, otlpx_attribute, otlpx_event, otlpx_link, otlpx_span_data, otlpx_value, otlpx_value_kind, Budget, MAX_DEPTH,
 };
 use crate::{ffi_boundary, otlpx_result, slice_arg, str_arg, tri};
 
@@ -572,13 +571,7 @@ pub unsafe extern "C" fn otlpx_span_end(span: *mut otlpx_span, end_unix_nano: u6
                     status_message: state.status_message.as_ptr().cast(),
                     status_message_len: state.status_message.len(),
                 };
-                with_scratch(|bump| match unsafe { value::span(bump, &data, &exp.limits) } {
-                    Ok(s) => exp.record(state.scope, &s),
-                    Err(code) => {
-                        exp.exporter.refuse(DropReason::Invalid);
-                        code
-                    }
-                })
+                exp.record_with(state.scope, |bump| unsafe { value::span(bump, &data, &exp.limits) })
             }
             _ => otlpx_result::Ok,
         };
