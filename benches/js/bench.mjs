@@ -50,38 +50,27 @@ const { values: args } = parseArgs({
 });
 const ROUNDS = Math.max(3, Number(args.rounds) | 0);
 
-/** Median ns per span of `f` (one batch per call): ~300 ms warm-up, rounds of ~50 ms. */
-function measure(f) {
+/**
+ * Median ns per span of `f` (one batch per call): ~300 ms warm-up, rounds of
+ * ~50 ms. An async `f` is awaited call by call; a synchronous one runs
+ * without a microtask between calls.
+ */
+async function measure(f) {
   let calls = 0;
   const warmEnd = process.hrtime.bigint() + 300_000_000n;
   while (process.hrtime.bigint() < warmEnd) {
-    f();
+    const r = f();
+    if (r instanceof Promise) await r;
     calls++;
   }
   const perRound = Math.max(1, Math.ceil(calls / 6));
   const samples = [];
   for (let r = 0; r < ROUNDS; r++) {
     const t = process.hrtime.bigint();
-    for (let i = 0; i < perRound; i++) f();
-    samples.push(Number(process.hrtime.bigint() - t) / (perRound * SPANS));
-  }
-  samples.sort((a, b) => a - b);
-  return samples[samples.length >> 1];
-}
-
-/** Median ns per span of the async `f` (one batch per call), as `measure`. */
-async function measureAsync(f) {
-  let calls = 0;
-  const warmEnd = process.hrtime.bigint() + 300_000_000n;
-  while (process.hrtime.bigint() < warmEnd) {
-    await f();
-    calls++;
-  }
-  const perRound = Math.max(1, Math.ceil(calls / 6));
-  const samples = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < perRound; i++) await f();
+    for (let i = 0; i < perRound; i++) {
+      const p = f();
+      if (p instanceof Promise) await p;
+    }
     samples.push(Number(process.hrtime.bigint() - t) / (perRound * SPANS));
   }
   samples.sort((a, b) => a - b);
@@ -209,7 +198,7 @@ let wasmChecked = false;
 const spans = toReadableSpans(batch);
 const sdkBytes = ProtobufTraceSerializer.serializeRequest(spans);
 if (!sdkBytes || sdkBytes.length < STANDARD_REQUEST_LEN) throw new Error('the JS SDK serializer returned too little');
-rows.push(['js_sdk (otlp-transformer ProtobufTraceSerializer)', measure(() => ProtobufTraceSerializer.serializeRequest(spans))]);
+rows.push(['js_sdk (otlp-transformer ProtobufTraceSerializer)', await measure(() => ProtobufTraceSerializer.serializeRequest(spans))]);
 
 // (b) otlpx-wasm, the wasm-bindgen frontend (needs wasm/pkg: bash scripts/wasm.sh).
 if (existsSync(join(root, 'wasm/pkg/otlpx_wasm_bg.wasm'))) {
@@ -218,9 +207,9 @@ if (existsSync(join(root, 'wasm/pkg/otlpx_wasm_bg.wasm'))) {
   const spansOf = spanSection(request);
   if (spansOf.length < SPANS * 400) throw new Error('otlpx-wasm: the request holds too few span bytes');
   wasmSpanSection = spansOf.slice(); // the exporter reuses its body buffer
-  rows.push(['otlpx_wasm (wasm-bindgen frontend: record + forceFlush)', await measureAsync(encode)]);
-  rows.push(['  of which JS packing the span objects (no wasm call)', measure(packOnly)]);
-  rows.push(['  of which wasm: read packed span, encode, enqueue', measure(recordOnly)]);
+  rows.push(['otlpx_wasm (wasm-bindgen frontend: record + forceFlush)', await measure(encode)]);
+  rows.push(['  of which JS packing the span objects (no wasm call)', await measure(packOnly)]);
+  rows.push(['  of which wasm: read packed span, encode, enqueue', await measure(recordOnly)]);
 } else {
   rows.push(['otlpx_wasm (wasm-bindgen frontend)', null, 'wasm/pkg not built (bash scripts/wasm.sh)']);
 }
@@ -237,9 +226,9 @@ if (existsSync(args['plain-wasm'])) {
     throw new Error('otlpx-wasm: its span entries differ from the standard request\'s');
   }
   wasmChecked = wasmSpanSection != null;
-  rows.push(['otlpx_plain_wasm (JS writes input, wasm encodes)', measure(() => m.encode(standardInput(batch, w)))]);
+  rows.push(['otlpx_plain_wasm (JS writes input, wasm encodes)', await measure(() => m.encode(standardInput(batch, w)))]);
   const len = m.write(standardInput(batch, w));
-  rows.push(['otlpx_plain_wasm_encode_only (input in memory)', measure(() => m.encodeWritten(len))]);
+  rows.push(['otlpx_plain_wasm_encode_only (input in memory)', await measure(() => m.encodeWritten(len))]);
 } else {
   rows.push(['otlpx_plain_wasm', null, `${args['plain-wasm']} not built (bash wasm/plain/test.sh)`]);
 }

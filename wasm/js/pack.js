@@ -124,8 +124,9 @@ export class Packer {
     this.pos = 0;
     this.u8 = null;
     this.dv = null;
-    // Attribute keys registered with core.intern: key -> INTERNED | index,
-    // packed as 4 bytes instead of the UTF-8 (bounded by core's table).
+    // Attribute keys and names registered with core.intern: string ->
+    // INTERNED | index, packed as 4 bytes instead of the UTF-8 (bounded by
+    // core's table).
     this.interned = new Map();
     this.internOpen = typeof core.intern === 'function';
     this.namesLeft = MAX_INTERNED_NAMES;
@@ -177,17 +178,14 @@ export class Packer {
   /** A 64-bit value from a number in [-2^63, 2^64) (exact up to 2^53) or a BigInt. */
   u64(v) {
     this.need(8);
-    let lo;
-    let hi;
     if (typeof v === 'bigint') {
       // Wraps modulo 2^64, as BigInt.asUintN(64, v) would.
       this.dv.setBigUint64(this.pos, v, true);
       this.pos += 8;
       return;
-    } else {
-      hi = Math.floor(v / TWO32);
-      lo = v - hi * TWO32;
     }
+    const hi = Math.floor(v / TWO32);
+    const lo = v - hi * TWO32;
     this.dv.setUint32(this.pos, lo >>> 0, true);
     this.dv.setUint32(this.pos + 4, hi >>> 0, true);
     this.pos += 8;
@@ -225,14 +223,8 @@ export class Packer {
 
   /** An attribute key: its interned index once registered, else a str. */
   key(k) {
-    const id = this.interned.get(k);
-    if (id !== undefined) {
-      this.need(4);
-      this.dv.setUint32(this.pos, id, true);
-      this.pos += 4;
-      return;
-    }
-    if (this.internOpen && typeof k === 'string' && k.length <= MAX_INTERNED_UNITS) this.intern(k);
+    if (this.internedIndex(k)) return;
+    if (this.internable(k)) this.intern(k);
     this.str(k);
   }
 
@@ -242,18 +234,27 @@ export class Packer {
    * specification; an application that breaks that only stops the interning).
    */
   name(s) {
-    const id = this.interned.get(s);
-    if (id !== undefined) {
-      this.need(4);
-      this.dv.setUint32(this.pos, id, true);
-      this.pos += 4;
-      return;
-    }
-    if (this.namesLeft > 0 && this.internOpen && typeof s === 'string' && s.length <= MAX_INTERNED_UNITS) {
+    if (this.internedIndex(s)) return;
+    if (this.namesLeft > 0 && this.internable(s)) {
       this.namesLeft--;
       this.intern(s);
     }
     this.str(s);
+  }
+
+  /** Packs the interned index of `s` and returns true, or returns false when `s` is not interned. */
+  internedIndex(s) {
+    const id = this.interned.get(s);
+    if (id === undefined) return false;
+    this.need(4);
+    this.dv.setUint32(this.pos, id, true);
+    this.pos += 4;
+    return true;
+  }
+
+  /** Whether `s` may be registered (the table still takes strings, and `s` is short). */
+  internable(s) {
+    return this.internOpen && typeof s === 'string' && s.length <= MAX_INTERNED_UNITS;
   }
 
   /** Registers `k` for the next spans (this one still packs it in full). */

@@ -303,7 +303,7 @@ pub struct Core {
     disabled: bool,
     shutdown_deadline: Option<Duration>,
     scratch: Vec<u8>,
-    /// Strings the JS layer packs by index (attribute keys), at most
+    /// Strings the JS layer packs by index (attribute keys, span and event names), at most
     /// `MAX_INTERNED` of at most `MAX_INTERNED_LEN` bytes each.
     strings: Vec<Box<str>>,
     bump: Bump,

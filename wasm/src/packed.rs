@@ -30,7 +30,8 @@ use bumpalo::Bump;
 use otlpx_core::{AnyValue, Event, KeyValue, Link, Scope, Span, SpanKind, Status, StatusCode};
 
 /// The bit of a `str` length word that makes it an index into the interned
-/// strings (attribute keys, which repeat in every span, are packed as 4 bytes).
+/// strings (attribute keys and span names, which repeat from span to span,
+/// are packed as 4 bytes).
 pub const INTERNED: u32 = 1 << 31;
 
 /// Deepest nesting of arrays and kvlists accepted.
@@ -152,9 +153,9 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     fn u32_inline(&mut self) -> u32 {
         match self.buf.get(self.pos..).and_then(|rest| rest.first_chunk::<4>()) {
-            Some(&[a, b, c, d]) => {
+            Some(a) => {
                 self.pos += 4;
-                u32::from(a) | u32::from(b) << 8 | u32::from(c) << 16 | u32::from(d) << 24
+                u32::from_le_bytes(*a)
             }
             None => {
                 self.fail();
