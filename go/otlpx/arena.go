@@ -251,14 +251,6 @@ func (b *builder) arrayOf(v *C.otlpx_value, n int) []C.otlpx_value {
 	return vs
 }
 
-func (b *builder) attributes(kvs []attribute.KeyValue) (*C.otlpx_attribute, C.size_t) {
-	out := b.attrSlice(len(kvs))
-	for i := range kvs {
-		b.attribute(&out[i], kvs[i])
-	}
-	return firstAttr(out)
-}
-
 // spanData lays out a SpanData.
 func (b *builder) spanData(d *SpanData) *C.otlpx_span_data {
 	sd := (*C.otlpx_span_data)(b.a.alloc(C.sizeof_otlpx_span_data))
