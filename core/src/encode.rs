@@ -622,11 +622,11 @@ mod raw {
 }
 
 // ---------------------------------------------------------------------------
+// The fast path for a whole span.
+
 /// Whether spans try the one-pass fast path first. Off on wasm, where code
 /// size is budgeted; the checked path writes the same bytes.
 const FAST_PATH: bool = cfg!(not(target_family = "wasm"));
-
-// The fast path for a whole span.
 
 /// One pass over a span through a raw cursor, for the common case: no limit
 /// cuts anything and every attribute value is a scalar. Nested lengths that
