@@ -1823,19 +1823,20 @@ fn parse_http_url(s: &str) -> Result<UrlParts<'_>, &'static str> {
         return Err("the scheme must be http or https");
     }
     let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..auth_end];
+    let (authority, after) = split(rest, auth_end);
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
         let Some(end) = v6.find(']') else {
             return Err("the IPv6 host has no closing ']'");
         };
-        let after = &v6[end + 1..];
-        let port = match after.strip_prefix(':') {
+        let (host, bracket) = split(v6, end);
+        let tail = bracket.get(1..).unwrap_or(""); // after the ']' (one byte)
+        let port = match tail.strip_prefix(':') {
             Some(p) => Some(p),
-            None if after.is_empty() => None,
+            None if tail.is_empty() => None,
             None => return Err("unexpected text after the IPv6 host"),
         };
-        (&v6[..end], port)
+        (host, port)
     } else {
         match host_port.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
@@ -1851,13 +1852,20 @@ fn parse_http_url(s: &str) -> Result<UrlParts<'_>, &'static str> {
             return Err("the port must be a number from 1 to 65535");
         }
     }
-    let after = &rest[auth_end..];
     let path_end = after.find(['?', '#']).unwrap_or(after.len());
+    let (path, suffix) = split(after, path_end);
     Ok(UrlParts {
-        prefix: &s[..s.len() - after.len()],
-        path: &after[..path_end],
-        suffix: &after[path_end..],
+        prefix: split(s, s.len() - after.len()).0,
+        path,
+        suffix,
     })
+}
+
+/// `s` split at byte `at`, which callers take from `find` (a char
+/// boundary); never panics (the whole of `s` first otherwise). Slicing
+/// with `[..]` would pull panic formatting into the wasm module.
+fn split(s: &str, at: usize) -> (&str, &str) {
+    s.split_at_checked(at).unwrap_or((s, ""))
 }
 
 /// A URL with any credentials (`user:password@`) and query replaced by `****`.
@@ -1867,13 +1875,13 @@ fn redact_url(s: &str) -> String {
         None => (String::new(), s),
     };
     let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, after) = rest.split_at(auth_end);
+    let (authority, after) = split(rest, auth_end);
     let authority = match authority.rsplit_once('@') {
         Some((_, host)) => format!("{REDACTED}@{host}"),
         None => authority.to_string(),
     };
     let path_end = after.find(['?', '#']).unwrap_or(after.len());
-    let (path, tail) = after.split_at(path_end);
+    let (path, tail) = split(after, path_end);
     let tail = if tail.starts_with('?') {
         format!("?{REDACTED}")
     } else {

@@ -1087,7 +1087,7 @@ fn truncate(s: &str, limit: usize) -> &str {
         return s; // bytes >= chars, so it fits
     }
     match s.char_indices().nth(limit) {
-        Some((i, _)) => &s[..i],
+        Some((i, _)) => s.get(..i).unwrap_or(s),
         None => s,
     }
 }

@@ -260,7 +260,7 @@ fn bounded(s: &str, max: usize) -> String {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &s[..end])
+    format!("{}…", s.get(..end).unwrap_or(""))
 }
 
 /// What the caller should do after an attempt.
