@@ -98,6 +98,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next `n` bytes.
+    #[inline(always)]
     pub fn bytes(&mut self, n: usize) -> &'a [u8] {
         match self.buf.get(self.pos..self.pos.saturating_add(n)) {
             Some(b) => {
@@ -129,7 +130,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A byte.
-    #[inline]
+    #[inline(always)]
     pub fn u8(&mut self) -> u8 {
         match self.buf.get(self.pos) {
             Some(&b) => {
@@ -144,6 +145,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A little-endian u32.
+    #[inline(always)]
     pub fn u32(&mut self) -> u32 {
         self.u32_inline()
     }
@@ -165,6 +167,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A u64 as two little-endian u32 words, low first.
+    #[inline(always)]
     pub fn u64(&mut self) -> u64 {
         let lo = u64::from(self.u32());
         let hi = u64::from(self.u32());
@@ -177,6 +180,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-prefixed UTF-8 string.
+    #[inline(always)]
     pub fn str(&mut self) -> &'a str {
         let n = self.u32_inline();
         if n & INTERNED != 0 {
@@ -209,6 +213,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A count that cannot exceed what is left (each item takes at least `min_item` bytes).
+    #[inline(always)]
     fn count(&mut self, min_item: usize) -> usize {
         let n = self.u32_inline() as usize;
         if n.saturating_mul(min_item) > self.remaining() {

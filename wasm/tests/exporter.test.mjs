@@ -243,3 +243,45 @@ test('interned keys and names: repeated, long, unicode and past the table size a
     assert.equal(s.events[0].attributes[0].key, 'http.route');
   }
 });
+
+test('interned string values: repeated, high-cardinality, unicode and empty values all arrive intact', async () => {
+  const bodies = [];
+  const exp = new Exporter({
+    env: {}, maxQueueSize: 8192, maxExportBatchSize: 8192, scheduleDelayMs: 3_600_000,
+    fetch: async (u, i) => { bodies.push(new Uint8Array(i.body)); return new Response(null, { status: 200 }); }, ...quiet,
+  });
+  const methods = ['GET', 'POST', 'PUT', 'DELETE', 'é€😀', ''];
+  const N = 3000;
+  const attributesOf = (i) => ({
+    'http.request.method': methods[i % methods.length], // low cardinality: interned
+    'url.path': `/orders/${i}`, // unique: the key stops being looked up
+    'http.route': `/route/${i % 40}`, // 40 values: more than one key interns
+    'long.value': 'v'.repeat(60 + (i % 10)), // some past the interned length
+    'mixed': i % 3 ? 'same' : i, // a string or a number under one key
+  });
+  for (let i = 0; i < N; i++) {
+    const r = exp.record({
+      traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'n',
+      attributes: attributesOf(i),
+      events: [{ name: 'ev', time: 1, attributes: { 'http.request.method': methods[(i + 1) % methods.length] } }],
+    });
+    assert.equal(r, 'queued');
+  }
+  // The high-cardinality key's values are no longer looked up; the others' still are.
+  assert.equal(exp._packer.interned.get('url.path').values, null);
+  assert.notEqual(exp._packer.interned.get('http.request.method').values, null);
+  const out = await exp.shutdown(10_000);
+  assert.equal(out.exported, N);
+  const spans = bodies.flatMap((b) => decodeRequestOneofs(b).resourceSpans[0].scopeSpans[0].spans);
+  assert.equal(spans.length, N);
+  for (let i = 0; i < N; i++) {
+    const got = Object.fromEntries(spans[i].attributes.map((kv) => [kv.key, kv.value]));
+    const want = attributesOf(i);
+    for (const k of ['http.request.method', 'url.path', 'http.route', 'long.value']) {
+      assert.equal(got[k].stringValue, want[k], `span ${i} ${k}`);
+    }
+    if (typeof want.mixed === 'string') assert.equal(got.mixed.stringValue, want.mixed);
+    else assert.equal(got.mixed.intValue, String(want.mixed));
+    assert.equal(spans[i].events[0].attributes[0].value.stringValue, methods[(i + 1) % methods.length]);
+  }
+});
