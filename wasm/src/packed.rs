@@ -223,7 +223,9 @@ impl<'a> Reader<'a> {
         n
     }
 
-    /// One `AnyValue`.
+    /// One `AnyValue`: strings and numbers read inline, the rest by
+    /// [`Reader::other_value`].
+    #[inline(always)]
     pub fn value(&mut self, bump: &'a Bump, depth: u32) -> AnyValue<'a> {
         if depth > MAX_DEPTH {
             self.fail();
@@ -231,8 +233,18 @@ impl<'a> Reader<'a> {
         }
         match self.u8() {
             TAG_STR => AnyValue::Str(self.str()),
-            TAG_BOOL => AnyValue::Bool(self.u8() != 0),
             TAG_INT => AnyValue::Int(self.u64() as i64),
+            tag => self.other_value(tag, bump, depth),
+        }
+    }
+
+    /// An `AnyValue` of tag `tag` other than a string or an int.
+    #[inline(never)]
+    fn other_value(&mut self, tag: u8, bump: &'a Bump, depth: u32) -> AnyValue<'a> {
+        match tag {
+            TAG_STR => AnyValue::Str(self.str()),
+            TAG_INT => AnyValue::Int(self.u64() as i64),
+            TAG_BOOL => AnyValue::Bool(self.u8() != 0),
             TAG_DOUBLE => AnyValue::Double(self.f64()),
             TAG_BYTES => {
                 let n = self.u32() as usize;
