@@ -325,6 +325,11 @@ impl Batcher {
             let start = b.len;
             let mut w = Writer::new(&mut b.buf[start..start + room + SLACK]);
             write_span_entry(&mut w, span, &self.cfg.limits);
+            if w.too_deep() {
+                // Nothing was committed: the block is as it was.
+                stats.add_dropped(DropReason::Invalid, 1);
+                return Err(DropReason::Invalid);
+            }
             if !w.overflowed() {
                 let entry = w.pos();
                 if new_scope {

@@ -16,8 +16,21 @@
 //! from key and value lengths and stored with their tags as words. Spans it
 //! does not take (a limit cuts something, a nested attribute value, too little
 //! room) go through the checked [`Writer`] path, which gives the same bytes.
+//!
+//! Arrays and key-value lists nest at most [`MAX_VALUE_DEPTH`] levels below
+//! an attribute: a deeper value is not encoded (the writer reports
+//! [`Writer::too_deep`] and the batcher refuses the span as invalid), so
+//! recursion, and the stack it takes, stays bounded whatever the input.
+
+use std::borrow::Cow;
 
 use crate::model::{AnyValue, Event, KeyValue, Link, Resource, Scope, Span, Status};
+
+/// How deep arrays and key-value lists may nest in an attribute value: the
+/// attribute's value is at depth 0, an array's elements and a key-value
+/// list's values one deeper; values deeper than this are refused (as the
+/// JavaScript frontend refuses them; the C API takes 32).
+pub const MAX_VALUE_DEPTH: usize = 64;
 
 /// Span limits from the OpenTelemetry specification (`OTEL_SPAN_*_LIMIT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +144,8 @@ pub struct Writer<'a> {
     /// [`SLACK`]) only absorb the attribute writer's upper-bound checks.
     soft: usize,
     overflow: bool,
+    /// An attribute value nested deeper than [`MAX_VALUE_DEPTH`] (also sets `overflow`).
+    too_deep: bool,
 }
 
 /// Bytes a [`Writer`] needs past its accounted room, so that the attribute
@@ -148,7 +163,23 @@ impl<'a> Writer<'a> {
             pos: 0,
             soft,
             overflow: false,
+            too_deep: false,
         }
+    }
+
+    /// True when an attribute value nested deeper than [`MAX_VALUE_DEPTH`]:
+    /// nothing more was written ([`overflowed`](Self::overflowed) is true too)
+    /// and the bytes must be discarded.
+    #[inline]
+    pub fn too_deep(&self) -> bool {
+        self.too_deep
+    }
+
+    /// Marks the writer as stopped by a value nested too deep.
+    #[cold]
+    fn refuse_depth(&mut self) {
+        self.too_deep = true;
+        self.overflow = true;
     }
 
     /// True when a write did not fit the accounted room (the buffer less
@@ -415,7 +446,7 @@ impl<'a> Writer<'a> {
                 AnyValue::Bytes(x) => x.len(),
                 AnyValue::Array(_) | AnyValue::KvList(_) => {
                     self.pos = pos;
-                    write_nested_key_value(self, field_tag >> 3, kv, limit);
+                    write_nested_key_value(self, field_tag >> 3, kv, limit, 0);
                     if self.overflow {
                         return;
                     }
@@ -1096,25 +1127,42 @@ fn truncate(s: &str, limit: usize) -> &str {
 /// (top-level values and array elements, as the specification says).
 #[inline(always)]
 fn any_value_len(v: &AnyValue<'_>, limit: usize) -> usize {
+    any_value_len_at(v, limit, 0)
+}
+
+/// [`any_value_len`] of a value at nesting depth `depth`.
+#[inline(always)]
+fn any_value_len_at(v: &AnyValue<'_>, limit: usize, depth: usize) -> usize {
     match *v {
         AnyValue::Str(s) => len_field(truncate(s, limit).len()),
         AnyValue::Bool(_) => 2,
         AnyValue::Int(i) => 1 + varint_len(i as u64),
         AnyValue::Double(_) => 9,
         AnyValue::Bytes(b) => len_field(b.len()),
-        AnyValue::Array(vs) => len_field(array_len(vs, limit)),
-        AnyValue::KvList(kvs) => len_field(kvlist_len(kvs)),
+        AnyValue::Array(vs) => len_field(array_len(vs, limit, depth + 1)),
+        AnyValue::KvList(kvs) => len_field(kvlist_len(kvs, depth + 1)),
     }
 }
 
+/// Content length of an `ArrayValue` whose elements are at `depth`. Past
+/// [`MAX_VALUE_DEPTH`] it stops (0): the writer refuses such a value.
 #[inline(never)]
-fn array_len(vs: &[AnyValue<'_>], limit: usize) -> usize {
-    vs.iter().map(|v| len_field(any_value_len(v, limit))).sum()
+fn array_len(vs: &[AnyValue<'_>], limit: usize, depth: usize) -> usize {
+    if depth > MAX_VALUE_DEPTH {
+        return 0;
+    }
+    vs.iter().map(|v| len_field(any_value_len_at(v, limit, depth))).sum()
 }
 
+/// Content length of a `KeyValueList` whose values are at `depth` (as [`array_len`]).
 #[inline(never)]
-fn kvlist_len(kvs: &[KeyValue<'_>]) -> usize {
-    kvs.iter().map(|kv| len_field(key_value_len(kv, usize::MAX))).sum()
+fn kvlist_len(kvs: &[KeyValue<'_>], depth: usize) -> usize {
+    if depth > MAX_VALUE_DEPTH {
+        return 0;
+    }
+    kvs.iter()
+        .map(|kv| len_field(opt_len_field(kv.key.len()) + len_field(any_value_len_at(&kv.value, usize::MAX, depth))))
+        .sum()
 }
 
 /// Content length of a `KeyValue` message.
@@ -1129,8 +1177,9 @@ fn attributes_len(kvs: &[KeyValue<'_>], n: usize, limit: usize) -> usize {
     kvs[..n].iter().map(|kv| len_field(key_value_len(kv, limit))).sum()
 }
 
+/// Writes the content of `v`, a value at nesting depth `depth`.
 #[inline(never)]
-fn write_any_value(w: &mut Writer<'_>, v: &AnyValue<'_>, limit: usize) {
+fn write_any_value(w: &mut Writer<'_>, v: &AnyValue<'_>, limit: usize, depth: usize) {
     match *v {
         AnyValue::Str(s) => w.len_bytes(1, truncate(s, limit).as_bytes()),
         AnyValue::Bool(b) => {
@@ -1147,38 +1196,42 @@ fn write_any_value(w: &mut Writer<'_>, v: &AnyValue<'_>, limit: usize) {
         }
         AnyValue::Bytes(b) => w.len_bytes(7, b),
         AnyValue::Array(vs) => {
-            w.len_header(5, array_len(vs, limit));
+            if depth >= MAX_VALUE_DEPTH && !vs.is_empty() {
+                w.refuse_depth();
+                return;
+            }
+            w.len_header(5, array_len(vs, limit, depth + 1));
             for v in vs {
-                w.len_header(1, any_value_len(v, limit));
-                write_any_value(w, v, limit);
+                w.len_header(1, any_value_len_at(v, limit, depth + 1));
+                write_any_value(w, v, limit, depth + 1);
             }
         }
         AnyValue::KvList(kvs) => {
-            w.len_header(6, kvlist_len(kvs));
+            if depth >= MAX_VALUE_DEPTH && !kvs.is_empty() {
+                w.refuse_depth();
+                return;
+            }
+            w.len_header(6, kvlist_len(kvs, depth + 1));
             for kv in kvs {
-                write_key_value(w, 1, kv, usize::MAX);
+                match kv.value {
+                    AnyValue::Array(_) | AnyValue::KvList(_) => write_nested_key_value(w, 1, kv, usize::MAX, depth + 1),
+                    _ => w.scalar_key_value(1, kv.key.as_bytes(), &kv.value, usize::MAX),
+                }
             }
         }
     }
 }
 
-/// Writes one `KeyValue` as field `field` (tag, length, content).
-#[inline(always)]
-fn write_key_value(w: &mut Writer<'_>, field: u8, kv: &KeyValue<'_>, limit: usize) {
-    match kv.value {
-        AnyValue::Array(_) | AnyValue::KvList(_) => write_nested_key_value(w, field, kv, limit),
-        _ => w.scalar_key_value(field, kv.key.as_bytes(), &kv.value, limit),
-    }
-}
-
+/// Writes a `KeyValue` whose value is an array or a key-value list (at
+/// nesting depth `depth`) as field `field` (tag, length, content).
 #[inline(never)]
-fn write_nested_key_value(w: &mut Writer<'_>, field: u8, kv: &KeyValue<'_>, limit: usize) {
-    let vlen = any_value_len(&kv.value, limit);
+fn write_nested_key_value(w: &mut Writer<'_>, field: u8, kv: &KeyValue<'_>, limit: usize, depth: usize) {
+    let vlen = any_value_len_at(&kv.value, limit, depth);
     let klen = opt_len_field(kv.key.len()) + len_field(vlen);
     w.len_header(field, klen);
     w.opt_len_bytes(1, kv.key.as_bytes());
     w.len_header(2, vlen);
-    write_any_value(w, &kv.value, limit);
+    write_any_value(w, &kv.value, limit, depth);
 }
 
 #[inline]
@@ -1368,47 +1421,88 @@ fn write_span_checked(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) 
     }
 }
 
-/// Encodes `span` as a `Span` message, appended to `out`.
-/// Allocates only when `out` lacks capacity.
-pub fn encode_span(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) {
+/// Encodes `span` as a `Span` message, appended to `out`; returns true.
+/// Allocates only when `out` lacks capacity. A span with an attribute value
+/// nested deeper than [`MAX_VALUE_DEPTH`] is not encoded: `out` is left as it
+/// was and the result is false.
+pub fn encode_span(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) -> bool {
     let n = span_len(span, limits);
     let start = out.len();
     out.resize(start + n + SLACK, 0);
     let mut w = Writer::new(&mut out[start..]);
     write_span(&mut w, span, limits);
+    if w.too_deep() {
+        out.truncate(start);
+        return false;
+    }
     debug_assert!(!w.overflowed() && w.pos() == n);
     out.truncate(start + n);
+    true
+}
+
+/// True when `v` nests arrays or key-value lists deeper than
+/// [`MAX_VALUE_DEPTH`] (`v` itself at depth 0). Looks no deeper than that.
+pub fn value_too_deep(v: &AnyValue<'_>) -> bool {
+    too_deep_at(v, 0)
+}
+
+fn too_deep_at(v: &AnyValue<'_>, depth: usize) -> bool {
+    match *v {
+        AnyValue::Array(vs) => {
+            !vs.is_empty() && (depth >= MAX_VALUE_DEPTH || vs.iter().any(|x| too_deep_at(x, depth + 1)))
+        }
+        AnyValue::KvList(kvs) => {
+            !kvs.is_empty() && (depth >= MAX_VALUE_DEPTH || kvs.iter().any(|kv| too_deep_at(&kv.value, depth + 1)))
+        }
+        _ => false,
+    }
+}
+
+/// `kvs` without the attributes whose values nest deeper than
+/// [`MAX_VALUE_DEPTH`], and `dropped` with those added: resource and scope
+/// attributes are encoded once, so they are checked and, rarely, copied.
+fn shallow_attributes<'k, 'a>(kvs: &'k [KeyValue<'a>], dropped: u32) -> (Cow<'k, [KeyValue<'a>]>, u32) {
+    if !kvs.iter().any(|kv| value_too_deep(&kv.value)) {
+        return (Cow::Borrowed(kvs), dropped);
+    }
+    let kept: Vec<KeyValue<'a>> = kvs.iter().filter(|kv| !value_too_deep(&kv.value)).cloned().collect();
+    let removed = u32::try_from(kvs.len() - kept.len()).unwrap_or(u32::MAX);
+    (Cow::Owned(kept), dropped.saturating_add(removed))
 }
 
 // ---------------------------------------------------------------------------
 // Resource and scope (encoded once, when configured).
 
-/// Encodes a `Resource` message's content, appended to `out`.
+/// Encodes a `Resource` message's content, appended to `out`. Attributes
+/// whose values nest deeper than [`MAX_VALUE_DEPTH`] are dropped and counted
+/// in `dropped_attributes_count`.
 pub fn encode_resource(r: &Resource<'_>, out: &mut Vec<u8>) {
-    let n = attributes_len(r.attributes, r.attributes.len(), usize::MAX)
-        + opt_varint_field(r.dropped_attributes_count as u64);
+    let (attributes, dropped) = shallow_attributes(r.attributes, r.dropped_attributes_count);
+    let n = attributes_len(&attributes, attributes.len(), usize::MAX) + opt_varint_field(dropped as u64);
     let start = out.len();
     out.resize(start + n + SLACK, 0);
     let mut w = Writer::new(&mut out[start..]);
-    write_attributes(&mut w, 1, r.attributes, usize::MAX);
-    w.opt_varint(2, r.dropped_attributes_count as u64);
+    write_attributes(&mut w, 1, &attributes, usize::MAX);
+    w.opt_varint(2, dropped as u64);
     debug_assert!(!w.overflowed() && w.pos() == n);
     out.truncate(start + n);
 }
 
-/// Encodes an `InstrumentationScope` message's content, appended to `out`.
+/// Encodes an `InstrumentationScope` message's content, appended to `out`;
+/// attributes nested too deep are dropped and counted, as for a resource.
 pub fn encode_scope(s: &Scope<'_>, out: &mut Vec<u8>) {
+    let (attributes, dropped) = shallow_attributes(s.attributes, s.dropped_attributes_count);
     let n = opt_len_field(s.name.len())
         + opt_len_field(s.version.len())
-        + attributes_len(s.attributes, s.attributes.len(), usize::MAX)
-        + opt_varint_field(s.dropped_attributes_count as u64);
+        + attributes_len(&attributes, attributes.len(), usize::MAX)
+        + opt_varint_field(dropped as u64);
     let start = out.len();
     out.resize(start + n + SLACK, 0);
     let mut w = Writer::new(&mut out[start..]);
     w.opt_len_bytes(1, s.name.as_bytes());
     w.opt_len_bytes(2, s.version.as_bytes());
-    write_attributes(&mut w, 3, s.attributes, usize::MAX);
-    w.opt_varint(4, s.dropped_attributes_count as u64);
+    write_attributes(&mut w, 3, &attributes, usize::MAX);
+    w.opt_varint(4, dropped as u64);
     debug_assert!(!w.overflowed() && w.pos() == n);
     out.truncate(start + n);
 }

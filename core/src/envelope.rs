@@ -153,32 +153,44 @@ pub fn write_request<'s, I, S>(
     }
 }
 
-/// Appends one span as a `ScopeSpans.spans` entry (`0x12 len bytes`).
-pub fn encode_span_entry(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) {
+/// Appends one span as a `ScopeSpans.spans` entry (`0x12 len bytes`) and
+/// returns true; a span [`encode_span`] refuses (values nested too deep)
+/// leaves `out` as it was and gives false.
+pub fn encode_span_entry(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) -> bool {
     let n = crate::encode::span_len(span, limits);
+    let start = out.len();
     out.reserve(1 + varint_len(n as u64) + n);
     out.push(0x12);
     put_varint(out, n as u64);
-    encode_span(span, limits, out);
+    if encode_span(span, limits, out) {
+        true
+    } else {
+        out.truncate(start);
+        false
+    }
 }
 
 /// Encodes a whole request in one call: a resource, and spans grouped by scope.
 ///
 /// For hosts that batch themselves (and for tests); the batcher does the same
-/// work incrementally.
+/// work incrementally. Returns how many spans were left out because an
+/// attribute value nests deeper than [`crate::encode::MAX_VALUE_DEPTH`].
 pub fn encode_request(
     resource: &Resource<'_>,
     groups: &[(Scope<'_>, &[Span<'_>])],
     limits: &SpanLimits,
     out: &mut Vec<u8>,
-) {
+) -> usize {
     let resource = EncodedResource::new(resource);
     let scopes: Vec<EncodedScope> = groups.iter().map(|(s, _)| EncodedScope::new(s)).collect();
     let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(groups.len());
+    let mut refused = 0;
     for (_, spans) in groups {
         let mut b = Vec::new();
         for s in spans.iter() {
-            encode_span_entry(s, limits, &mut b);
+            if !encode_span_entry(s, limits, &mut b) {
+                refused += 1;
+            }
         }
         bodies.push(b);
     }
@@ -193,4 +205,5 @@ pub fn encode_request(
         |i, out: &mut Vec<u8>| out.extend_from_slice(&bodies[i]),
         out,
     );
+    refused
 }

@@ -22,7 +22,8 @@ pub enum DropReason {
     Rejected = 3,
     /// The span was recorded after shutdown, or was still queued when shutdown's deadline passed.
     Shutdown = 4,
-    /// The input was invalid (unknown scope, bad data from a frontend).
+    /// The input was invalid (unknown scope, bad data from a frontend, an
+    /// attribute value nested deeper than `encode::MAX_VALUE_DEPTH`).
     Invalid = 5,
     /// The circuit breaker was open and the batch was not attempted.
     CircuitOpen = 6,

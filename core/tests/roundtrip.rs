@@ -345,3 +345,118 @@ fn long_values_cross_every_varint_width() {
         assert_eq!(out, req.encode_to_vec(), "n = {n}");
     }
 }
+
+/// A value whose scalar sits `depth` levels below the attribute (arrays and
+/// key-value lists alternating; depth 0 is the scalar itself).
+fn nested(depth: usize) -> OValue {
+    let mut v = OValue::Int(7);
+    for i in 0..depth {
+        v = if i % 2 == 0 {
+            OValue::Array(vec![v])
+        } else {
+            OValue::KvList(vec![("k".into(), v)])
+        };
+    }
+    v
+}
+
+#[test]
+fn values_nested_to_the_limit_encode_and_deeper_ones_are_refused() {
+    use otlpx_core::encode::{value_too_deep, MAX_VALUE_DEPTH};
+    use otlpx_core::DropReason;
+    assert_eq!(MAX_VALUE_DEPTH, 64);
+    assert!(!value_too_deep(&view_value(&nested(64))));
+    assert!(value_too_deep(&view_value(&nested(65))));
+    // An empty array or list at the deepest level holds nothing deeper.
+    assert!(!value_too_deep(&view_value(&OValue::Array(vec![]))));
+
+    // At the limit: the same bytes as prost's encoding (prost's decoder stops
+    // at 100 message levels, so only the bytes are compared here).
+    let mut at_limit = http_span(1);
+    at_limit.attrs.push(("deep".into(), nested(64)));
+    let limits = SpanLimits::default();
+    let res_attrs = vec![("service.name".to_string(), OValue::Str("checkout".into()))];
+    let groups = vec![("scope.a".to_string(), vec![at_limit.clone()])];
+    let resource = resource_view(&res_attrs, "https://opentelemetry.io/schemas/1.26.0");
+    let scope = scope_view("scope.a", "1.0", &[], "https://opentelemetry.io/schemas/scope.a");
+    let views = [view_span(&at_limit)];
+    let mut ours = Vec::new();
+    assert_eq!(encode_request(&resource, &[(scope, &views)], &limits, &mut ours), 0);
+    assert_eq!(ours, expected_request(&res_attrs, &groups, &limits).encode_to_vec());
+
+    // One level deeper: the span is left out of a request, refused by the
+    // batcher as invalid (counted), and the queue is untouched.
+    let mut too_deep = http_span(2);
+    too_deep.attrs.push(("deep".into(), nested(65)));
+    let views = [view_span(&too_deep), view_span(&http_span(3))];
+    let mut ours = Vec::new();
+    assert_eq!(encode_request(&resource, &[(scope, &views)], &limits, &mut ours), 1);
+    let only = vec![("scope.a".to_string(), vec![http_span(3)])];
+    assert_eq!(ours, expected_request(&res_attrs, &only, &limits).encode_to_vec());
+
+    let stats = Arc::new(Stats::new());
+    let b = Batcher::new(BatchConfig::default(), &resource, stats.clone()).unwrap();
+    let id = b.add_scope(&scope).unwrap();
+    assert_eq!(b.record(id, &view_span(&too_deep)), Err(DropReason::Invalid));
+    b.record(id, &view_span(&http_span(3))).unwrap();
+    let batch = b.take_batch(true).unwrap();
+    let mut out = Vec::new();
+    b.write_request(&batch, &mut out);
+    assert_eq!(out, expected_request(&res_attrs, &only, &limits).encode_to_vec());
+    let snap = stats.snapshot();
+    assert_eq!((snap.accepted, snap.dropped_for(DropReason::Invalid)), (2, 1));
+
+    // Resource and scope attributes nested too deep are dropped and counted.
+    let deep_res = vec![
+        ("deep".to_string(), nested(65)),
+        ("service.name".to_string(), OValue::Str("c".into())),
+    ];
+    let mut encoded = Vec::new();
+    otlpx_core::encode::encode_resource(&resource_view(&deep_res, ""), &mut encoded);
+    let mut want = proto_resource(&deep_res[1..]);
+    want.dropped_attributes_count = 1;
+    assert_eq!(encoded, want.encode_to_vec());
+    let mut encoded = Vec::new();
+    otlpx_core::encode::encode_scope(&scope_view("s", "1", &deep_res, ""), &mut encoded);
+    let mut want = proto_scope("s", "1", &deep_res[1..]);
+    want.dropped_attributes_count = 1;
+    assert_eq!(encoded, want.encode_to_vec());
+}
+
+#[test]
+fn a_million_levels_deep_value_neither_overflows_the_stack_nor_encodes() {
+    use otlpx_core::{AnyValue, DropReason, KeyValue};
+    // Built as views (leaked, never dropped: dropping a million-deep
+    // owned value would itself recurse).
+    let mut v: AnyValue<'static> = AnyValue::Int(1);
+    for i in 0..1_000_000 {
+        v = if i % 2 == 0 {
+            AnyValue::Array(Box::leak(Box::new([v])))
+        } else {
+            AnyValue::KvList(Box::leak(Box::new([KeyValue { key: "k", value: v }])))
+        };
+    }
+    let attrs: &'static [KeyValue<'static>] = Box::leak(Box::new([KeyValue { key: "deep", value: v }]));
+    let mut span = view_span(&http_span(1));
+    span.attributes = attrs;
+    let mut out = Vec::new();
+    assert!(!otlpx_core::encode::encode_span(
+        &span,
+        &SpanLimits::default(),
+        &mut out
+    ));
+    assert!(out.is_empty());
+    let resource = resource_view(&[], "");
+    let b = Batcher::new(BatchConfig::default(), &resource, Arc::new(Stats::new())).unwrap();
+    let id = b.add_scope(&scope_view("s", "1", &[], "")).unwrap();
+    assert_eq!(b.record(id, &span), Err(DropReason::Invalid));
+    // As a resource attribute: dropped and counted.
+    let res = otlpx_core::Resource {
+        attributes: attrs,
+        dropped_attributes_count: 0,
+        schema_url: "",
+    };
+    let mut encoded = Vec::new();
+    otlpx_core::encode::encode_resource(&res, &mut encoded);
+    assert_eq!(encoded, [0x10, 0x01]); // dropped_attributes_count = 1, nothing else
+}
