@@ -201,9 +201,10 @@ type Span struct {
 	bad       bool // a buffer outgrew the packed form's 32-bit offsets
 	hdr       C.otlpx_packed_span
 	attrs     []C.otlpx_packed_attribute // the span's attributes
-	nested    []C.otlpx_packed_attribute // event attributes and array elements
+	nested    []C.otlpx_packed_attribute // event and link attributes, array elements
 	events    []C.otlpx_packed_event
-	data      []byte // every string's bytes
+	links     []C.otlpx_packed_link // (the SDK adapter's; the direct API adds none)
+	data      []byte                // every string's bytes
 }
 
 func newSpan() *Span {
@@ -491,17 +492,8 @@ func (sp *Span) EndAt(t time.Time) error {
 	e := sp.e
 	var r C.otlpx_result
 	if sp.recording {
-		h := &sp.hdr
-		h.end_time_unix_nano = C.uint64_t(e.unixNano(t))
-		if sp.bad {
-			h.kind = badKind
-		}
-		r = C.otlpx_exporter_record_packed(e.h.ptr, C.uint32_t(sp.scope), h,
-			firstOf(sp.attrs), C.size_t(len(sp.attrs)),
-			firstOf(sp.nested), C.size_t(len(sp.nested)),
-			firstOf(sp.events), C.size_t(len(sp.events)),
-			nil, 0,
-			(*C.uint8_t)(unsafe.SliceData(sp.data)), C.size_t(len(sp.data)))
+		sp.hdr.end_time_unix_nano = C.uint64_t(e.unixNano(t))
+		r = sp.record()
 	}
 	sp.release()
 	runtime.KeepAlive(e)
@@ -509,6 +501,20 @@ func (sp *Span) EndAt(t time.Time) error {
 		return &Error{Op: "exporter_record", Code: Result(r)}
 	}
 	return nil
+}
+
+// record hands the laid-out span to otlpx with one cgo call.
+func (sp *Span) record() C.otlpx_result {
+	h := &sp.hdr
+	if sp.bad {
+		h.kind = badKind
+	}
+	return C.otlpx_exporter_record_packed(sp.e.h.ptr, C.uint32_t(sp.scope), h,
+		firstOf(sp.attrs), C.size_t(len(sp.attrs)),
+		firstOf(sp.nested), C.size_t(len(sp.nested)),
+		firstOf(sp.events), C.size_t(len(sp.events)),
+		firstOf(sp.links), C.size_t(len(sp.links)),
+		(*C.uint8_t)(unsafe.SliceData(sp.data)), C.size_t(len(sp.data)))
 }
 
 // firstOf is &s[0], or nil for an empty slice.
@@ -524,12 +530,18 @@ func firstOf[T any](s []T) *T {
 func (sp *Span) release() {
 	e := sp.e
 	sp.e = nil
+	sp.clear()
+	e.spanPool.Put(sp)
+}
+
+// clear empties the buffers for the next span (dropping any that grew large).
+func (sp *Span) clear() {
 	sp.bad = false
 	sp.attrs = reuse(sp.attrs, 1024)
 	sp.nested = reuse(sp.nested, 1024)
 	sp.events = reuse(sp.events, 128)
+	sp.links = reuse(sp.links, 128)
 	sp.data = reuse(sp.data, 1<<20)
-	e.spanPool.Put(sp)
 }
 
 func reuse[T any](s []T, most int) []T {

@@ -118,6 +118,88 @@ func TestSpanExporterConverts(t *testing.T) {
 	_ = instrumentation.Scope{}
 }
 
+// TestSpanExporterEveryField: the SDK adapter's packed layout carries
+// dropped counts, event and link attributes (with arrays after them), link
+// trace states and flags, times, an OK status, and repairs invalid UTF-8.
+func TestSpanExporterEveryField(t *testing.T) {
+	c := &capture{}
+	exp, err := otlpx.NewSpanExporter(context.Background(), otlpx.WithoutProcessEnv(), otlpx.WithSendFunc(c.send))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := sdktrace.NewSpanLimits()
+	limits.AttributeCountLimit = 3
+	limits.EventCountLimit = 2
+	limits.LinkCountLimit = 1
+	limits.AttributePerEventCountLimit = 2
+	limits.AttributePerLinkCountLimit = 1
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithRawSpanLimits(limits))
+	tr := tp.Tracer("every")
+	ts, _ := trace.ParseTraceState("a=1,b=2")
+	linked := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{7}, SpanID: trace.SpanID{6}, TraceFlags: trace.FlagsSampled, TraceState: ts, Remote: true,
+	})
+	other := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{5}, SpanID: trace.SpanID{4}})
+	start := time.Unix(1_700_000_000, 123)
+	_, sp := tr.Start(context.Background(), "bad \xff name", trace.WithTimestamp(start),
+		trace.WithLinks( // the SDK keeps the newest links and events
+			trace.Link{SpanContext: other},
+			trace.Link{SpanContext: linked, Attributes: []attribute.KeyValue{attribute.IntSlice("li", []int{1, 2}), attribute.Bool("cut", true)}},
+		))
+	sp.SetAttributes(attribute.String("k\xfe", "v\xfd"), attribute.StringSlice("ss", []string{"x", "y", "z"}),
+		attribute.Int64("i", 1<<40), attribute.Bool("over", true))
+	sp.AddEvent("e0")
+	sp.AddEvent("e1", trace.WithTimestamp(start.Add(time.Second)),
+		trace.WithAttributes(attribute.Float64Slice("fs", []float64{0.25, 0.5}), attribute.String("s", "t"), attribute.Int("cut", 1)))
+	sp.AddEvent("e2", trace.WithTimestamp(start.Add(2*time.Second)), trace.WithAttributes(attribute.BoolSlice("bs", []bool{true})))
+	sp.SetStatus(codes.Ok, "ignored for ok")
+	sp.End(trace.WithTimestamp(start.Add(3 * time.Second)))
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans, _ := c.spans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans (stats %+v)", len(spans), exp.Stats())
+	}
+	s := spans[0]
+	if s.Name != "bad \ufffd name" || s.StartTimeUnixNano != uint64(start.UnixNano()) ||
+		s.EndTimeUnixNano != uint64(start.Add(3*time.Second).UnixNano()) {
+		t.Errorf("name %q times %d %d", s.Name, s.StartTimeUnixNano, s.EndTimeUnixNano)
+	}
+	if len(s.Attributes) != 3 || s.DroppedAttributesCount != 1 || s.Attributes[0].Key != "k\ufffd" ||
+		s.Attributes[0].Value.GetStringValue() != "v\ufffd" ||
+		len(s.Attributes[1].Value.GetArrayValue().GetValues()) != 3 || s.Attributes[2].Value.GetIntValue() != 1<<40 {
+		t.Errorf("attributes %v dropped %d", s.Attributes, s.DroppedAttributesCount)
+	}
+	if len(s.Events) != 2 || s.DroppedEventsCount != 1 {
+		t.Fatalf("events %v dropped %d", s.Events, s.DroppedEventsCount)
+	}
+	e1, e2 := s.Events[0], s.Events[1]
+	if e1.Name != "e1" || e1.TimeUnixNano != uint64(start.Add(time.Second).UnixNano()) || len(e1.Attributes) != 2 ||
+		e1.DroppedAttributesCount != 1 || e1.Attributes[0].Value.GetArrayValue().GetValues()[1].GetDoubleValue() != 0.5 ||
+		e1.Attributes[1].Value.GetStringValue() != "t" {
+		t.Errorf("event 1 %v", e1)
+	}
+	if e2.Name != "e2" || len(e2.Attributes) != 1 || !e2.Attributes[0].Value.GetArrayValue().GetValues()[0].GetBoolValue() {
+		t.Errorf("event 2 %v", e2)
+	}
+	if len(s.Links) != 1 || s.DroppedLinksCount != 1 {
+		t.Fatalf("links %v dropped %d", s.Links, s.DroppedLinksCount)
+	}
+	l := s.Links[0]
+	if l.TraceId[0] != 7 || l.SpanId[0] != 6 || l.TraceState != "a=1,b=2" || l.Flags != 0x301 ||
+		len(l.Attributes) != 1 || l.DroppedAttributesCount != 1 ||
+		l.Attributes[0].Value.GetArrayValue().GetValues()[1].GetIntValue() != 2 {
+		t.Errorf("link %v", l)
+	}
+	if s.Status.GetCode() != tracepb.Status_STATUS_CODE_OK || s.Status.GetMessage() != "" || s.Kind != tracepb.Span_SPAN_KIND_INTERNAL {
+		t.Errorf("status %v kind %v", s.Status, s.Kind)
+	}
+	if len(s.ParentSpanId) != 0 || s.Flags != 0x101 {
+		t.Errorf("root span: parent %x flags %#x", s.ParentSpanId, s.Flags)
+	}
+}
+
 func TestTraceparent(t *testing.T) {
 	sc, err := otlpx.ExtractTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a=b")
 	if err != nil {

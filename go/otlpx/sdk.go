@@ -13,6 +13,7 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"unicode/utf8"
@@ -98,12 +99,16 @@ func (e *SpanExporter) scope(s instrumentation.Scope) (ScopeID, error) {
 // ExportSpans encodes the spans into otlpx's queue. It returns an error
 // naming the drops when some spans were not queued (they are counted in
 // Stats under their reason).
+//
+// Each span is laid out in pooled, pointer-free Go memory (the direct API's
+// packed form) and recorded with one cgo call: no C allocation, and no Go
+// allocation once the pool is warm beyond what the SDK's accessors make.
 func (e *SpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	b := getBuilder()
-	defer putBuilder(b)
+	sp := e.spanPool.Get().(*Span)
+	sp.e = e.Exporter
 	var dropped int
 	var first error
 	for _, s := range spans {
@@ -111,9 +116,10 @@ func (e *SpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 		if err != nil {
 			id = InvalidScope
 		}
-		sd := b.readOnlySpan(s)
-		r := C.otlpx_exporter_record(e.h.ptr, C.uint32_t(id), sd)
-		b.a.reset()
+		sp.scope = id
+		sp.readOnlySpan(s)
+		r := sp.record()
+		sp.clear()
 		if r != C.OTLPX_RESULT_OK {
 			dropped++
 			if first == nil {
@@ -121,6 +127,7 @@ func (e *SpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 			}
 		}
 	}
+	sp.release()
 	runtime.KeepAlive(e)
 	if dropped > 0 {
 		return fmt.Errorf("otlpx: %d of %d spans dropped: %w", dropped, len(spans), first)
@@ -208,86 +215,101 @@ func unixNano(t interface{ UnixNano() int64 }) C.uint64_t {
 	return C.uint64_t(n)
 }
 
-// readOnlySpan lays out an SDK span.
-func (b *builder) readOnlySpan(s sdktrace.ReadOnlySpan) *C.otlpx_span_data {
-	sd := (*C.otlpx_span_data)(b.a.alloc(C.sizeof_otlpx_span_data))
-	*sd = C.otlpx_span_data{}
+// readOnlySpan lays out an SDK span in sp's buffers (the packed form).
+// Invalid UTF-8 in names, keys, string values and trace states is repaired
+// (otlpx refuses it); other strings go as they are.
+func (sp *Span) readOnlySpan(s sdktrace.ReadOnlySpan) {
+	h := &sp.hdr
+	*h = C.otlpx_packed_span{}
 	sc := s.SpanContext()
-	tid, sid := sc.TraceID(), sc.SpanID()
-	copyID(sd.trace_id[:], tid[:])
-	copyID(sd.span_id[:], sid[:])
+	*(*[16]byte)(unsafe.Pointer(&h.trace_id)) = sc.TraceID()
+	*(*[8]byte)(unsafe.Pointer(&h.span_id)) = sc.SpanID()
+	flags := uint32(sc.TraceFlags()) | FlagHasIsRemote
 	if p := s.Parent(); p.IsValid() {
-		psid := p.SpanID()
-		copyID(sd.parent_span_id[:], psid[:])
+		*(*[8]byte)(unsafe.Pointer(&h.parent_span_id)) = p.SpanID()
 		// OTLP: the span's flags carry the parent's is-remote bit.
-		sd.flags = C.uint32_t(uint32(sc.TraceFlags()) | FlagHasIsRemote)
 		if p.IsRemote() {
-			sd.flags |= C.uint32_t(FlagIsRemote)
+			flags |= FlagIsRemote
 		}
-	} else {
-		sd.flags = C.uint32_t(uint32(sc.TraceFlags()) | FlagHasIsRemote)
 	}
-	sd.trace_state, sd.trace_state_len = b.validStr(sc.TraceState().String())
-	sd.kind = C.uint32_t(s.SpanKind()) // trace.SpanKind uses OTLP's numbering
+	h.flags = C.uint32_t(flags)
+	h.kind = C.uint32_t(s.SpanKind()) // trace.SpanKind uses OTLP's numbering
 	if s.SpanKind() > trace.SpanKindConsumer {
-		sd.kind = C.OTLPX_SPAN_KIND_UNSPECIFIED
+		h.kind = C.OTLPX_SPAN_KIND_UNSPECIFIED
 	}
-	sd.name, sd.name_len = b.validStr(s.Name())
-	sd.start_time_unix_nano = unixNano(s.StartTime())
-	sd.end_time_unix_nano = unixNano(s.EndTime())
-	sd.attributes, sd.attributes_len = b.validAttributes(s.Attributes())
-	sd.dropped_attributes_count = C.uint32_t(s.DroppedAttributes())
-	if evs := s.Events(); len(evs) > 0 {
-		out := unsafe.Slice((*C.otlpx_event)(b.a.alloc(uintptr(len(evs))*C.sizeof_otlpx_event)), len(evs))
-		for i := range evs {
-			out[i] = C.otlpx_event{}
-			out[i].name, out[i].name_len = b.validStr(evs[i].Name)
-			out[i].time_unix_nano = unixNano(evs[i].Time)
-			out[i].attributes, out[i].attributes_len = b.validAttributes(evs[i].Attributes)
-			out[i].dropped_attributes_count = C.uint32_t(evs[i].DroppedAttributeCount)
+	h.name = sp.str(valid(s.Name()))
+	if ts := sc.TraceState(); ts.Len() > 0 {
+		h.trace_state = sp.str(valid(ts.String()))
+	}
+	h.start_time_unix_nano = unixNano(s.StartTime())
+	h.end_time_unix_nano = unixNano(s.EndTime())
+	for _, kv := range s.Attributes() {
+		sp.attrs = append(sp.attrs, sp.sdkAttribute(kv))
+	}
+	h.dropped_attributes_count = C.uint32_t(s.DroppedAttributes())
+	for _, ev := range s.Events() {
+		first := sp.nestedAttributes(ev.Attributes)
+		sp.events = append(sp.events, C.otlpx_packed_event{
+			name:                     sp.str(valid(ev.Name)),
+			time_unix_nano:           unixNano(ev.Time),
+			attributes_first:         C.uint32_t(first),
+			attributes_len:           C.uint32_t(len(ev.Attributes)),
+			dropped_attributes_count: C.uint32_t(ev.DroppedAttributeCount),
+		})
+	}
+	h.dropped_events_count = C.uint32_t(s.DroppedEvents())
+	for _, l := range s.Links() {
+		first := sp.nestedAttributes(l.Attributes)
+		pl := C.otlpx_packed_link{
+			attributes_first:         C.uint32_t(first),
+			attributes_len:           C.uint32_t(len(l.Attributes)),
+			dropped_attributes_count: C.uint32_t(l.DroppedAttributeCount),
+			flags:                    C.uint32_t(contextFlags(l.SpanContext)),
 		}
-		sd.events, sd.events_len = &out[0], C.size_t(len(out))
-	}
-	sd.dropped_events_count = C.uint32_t(s.DroppedEvents())
-	if ls := s.Links(); len(ls) > 0 {
-		out := unsafe.Slice((*C.otlpx_link)(b.a.alloc(uintptr(len(ls))*C.sizeof_otlpx_link)), len(ls))
-		for i := range ls {
-			out[i] = C.otlpx_link{}
-			lt, lsid := ls[i].SpanContext.TraceID(), ls[i].SpanContext.SpanID()
-			copyID(out[i].trace_id[:], lt[:])
-			copyID(out[i].span_id[:], lsid[:])
-			out[i].trace_state, out[i].trace_state_len = b.validStr(ls[i].SpanContext.TraceState().String())
-			out[i].attributes, out[i].attributes_len = b.validAttributes(ls[i].Attributes)
-			out[i].dropped_attributes_count = C.uint32_t(ls[i].DroppedAttributeCount)
-			out[i].flags = C.uint32_t(contextFlags(ls[i].SpanContext))
+		*(*[16]byte)(unsafe.Pointer(&pl.trace_id)) = l.SpanContext.TraceID()
+		*(*[8]byte)(unsafe.Pointer(&pl.span_id)) = l.SpanContext.SpanID()
+		if ts := l.SpanContext.TraceState(); ts.Len() > 0 {
+			pl.trace_state = sp.str(valid(ts.String()))
 		}
-		sd.links, sd.links_len = &out[0], C.size_t(len(out))
+		sp.links = append(sp.links, pl)
 	}
-	sd.dropped_links_count = C.uint32_t(s.DroppedLinks())
+	h.dropped_links_count = C.uint32_t(s.DroppedLinks())
 	st := s.Status()
 	switch st.Code { // go.opentelemetry.io/otel/codes: Unset 0, Error 1, Ok 2
 	case 1: // codes.Error
-		sd.status_code = C.OTLPX_STATUS_CODE_ERROR
-		sd.status_message, sd.status_message_len = b.validStr(st.Description)
+		h.status_code = C.OTLPX_STATUS_CODE_ERROR
+		h.status_message = sp.str(valid(st.Description))
 	case 2: // codes.Ok
-		sd.status_code = C.OTLPX_STATUS_CODE_OK
+		h.status_code = C.OTLPX_STATUS_CODE_OK
 	default:
-		sd.status_code = C.OTLPX_STATUS_CODE_UNSET
+		h.status_code = C.OTLPX_STATUS_CODE_UNSET
 	}
-	return sd
 }
 
-func (b *builder) validStr(s string) (*C.char, C.size_t) { return b.str(valid(s)) }
-
-func (b *builder) validAttributes(kvs []attribute.KeyValue) (*C.otlpx_attribute, C.size_t) {
-	out := b.attrSlice(len(kvs))
-	for i, kv := range kvs {
-		if !utf8.ValidString(string(kv.Key)) || (kv.Value.Type() == attribute.STRING && !utf8.ValidString(kv.Value.AsString())) {
-			kv = fromAttributeToSDK(kv)
-		}
-		b.attribute(&out[i], kv)
+// sdkAttribute packs an SDK attribute, repairing invalid UTF-8 in its key
+// or string value.
+func (sp *Span) sdkAttribute(kv attribute.KeyValue) C.otlpx_packed_attribute {
+	if !utf8.ValidString(string(kv.Key)) || (kv.Value.Type() == attribute.STRING && !utf8.ValidString(kv.Value.AsString())) {
+		kv = fromAttributeToSDK(kv)
 	}
-	return firstAttr(out)
+	k := sp.str(string(kv.Key))
+	return C.otlpx_packed_attribute{key: k, value: sp.value(&kv.Value)}
+}
+
+// nestedAttributes packs an event's or a link's attributes into nested
+// (their slots first: array elements go after them); returns the first index.
+func (sp *Span) nestedAttributes(kvs []attribute.KeyValue) int {
+	first := len(sp.nested)
+	if uint64(first)+uint64(len(kvs)) > math.MaxUint32 {
+		sp.bad = true
+		return 0
+	}
+	sp.nested = append(sp.nested, make([]C.otlpx_packed_attribute, len(kvs))...)
+	for i := range kvs {
+		a := sp.sdkAttribute(kvs[i])
+		sp.nested[first+i] = a
+	}
+	return first
 }
 
 // fromAttributeToSDK repairs invalid UTF-8 in a key or string value.
