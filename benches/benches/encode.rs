@@ -86,9 +86,7 @@ fn standard_batch_512(c: &mut Criterion) {
         g.bench_function("otlpx_encode_only", |b| {
             b.iter(|| {
                 buf.clear();
-                batch.for_each_span(|s| {
-                    encode_span(s, &limits, &mut buf);
-                });
+                batch.for_each_span(|s| encode_span(s, &limits, &mut buf));
                 black_box(buf.len());
             })
         });

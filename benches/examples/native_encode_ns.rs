@@ -72,9 +72,7 @@ fn main() {
     let mut buf = Vec::with_capacity(out.len());
     let encode_only = measure(rounds, || {
         buf.clear();
-        batch.for_each_span(|s| {
-            encode_span(s, &limits, &mut buf);
-        });
+        batch.for_each_span(|s| encode_span(s, &limits, &mut buf));
         black_box(buf.len());
     });
 

@@ -80,11 +80,7 @@ fn otlpx_encode_only_allocates_nothing() {
     let batch = StandardBatch::new();
     let limits = StandardBatch::batch_config().limits;
     let mut buf = Vec::with_capacity(StandardBatch::batch_config().max_batch_bytes);
-    let n = count(|| {
-        batch.for_each_span(|s| {
-            encode_span(s, &limits, &mut buf);
-        })
-    });
+    let n = count(|| batch.for_each_span(|s| encode_span(s, &limits, &mut buf)));
     println!("otlpx encode_span: {n} allocations per batch");
     assert_eq!(n, 0);
 }

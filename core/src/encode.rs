@@ -1421,11 +1421,17 @@ fn write_span_checked(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) 
     }
 }
 
-/// Encodes `span` as a `Span` message, appended to `out`; returns true.
+/// Encodes `span` as a `Span` message, appended to `out`.
 /// Allocates only when `out` lacks capacity. A span with an attribute value
-/// nested deeper than [`MAX_VALUE_DEPTH`] is not encoded: `out` is left as it
-/// was and the result is false.
-pub fn encode_span(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) -> bool {
+/// nested deeper than [`MAX_VALUE_DEPTH`] is not encoded (`out` is left as it
+/// was); [`try_encode_span`] says so.
+pub fn encode_span(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) {
+    try_encode_span(span, limits, out);
+}
+
+/// [`encode_span`], returning false (with `out` as it was) for a span with
+/// an attribute value nested deeper than [`MAX_VALUE_DEPTH`].
+pub fn try_encode_span(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) -> bool {
     let n = span_len(span, limits);
     let start = out.len();
     out.resize(start + n + SLACK, 0);

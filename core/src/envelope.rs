@@ -5,7 +5,7 @@
 //! Must not: encode a span again; spans arrive as finished `Span` entries
 //! (`0x12 len bytes`, the `ScopeSpans.spans` field) and are copied as they are.
 
-use crate::encode::{encode_resource, encode_scope, encode_span, len_field, varint_len, SpanLimits};
+use crate::encode::{encode_resource, encode_scope, len_field, try_encode_span, varint_len, SpanLimits};
 use crate::model::{Resource, Scope, Span};
 
 /// A resource, encoded once.
@@ -153,16 +153,23 @@ pub fn write_request<'s, I, S>(
     }
 }
 
-/// Appends one span as a `ScopeSpans.spans` entry (`0x12 len bytes`) and
-/// returns true; a span [`encode_span`] refuses (values nested too deep)
-/// leaves `out` as it was and gives false.
-pub fn encode_span_entry(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) -> bool {
+/// Appends one span as a `ScopeSpans.spans` entry (`0x12 len bytes`). A
+/// span with an attribute value nested deeper than
+/// [`crate::encode::MAX_VALUE_DEPTH`] is left out ([`try_encode_span_entry`]
+/// says so).
+pub fn encode_span_entry(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) {
+    try_encode_span_entry(span, limits, out);
+}
+
+/// [`encode_span_entry`], returning false (with `out` as it was) for a span
+/// whose values nest too deep.
+pub fn try_encode_span_entry(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>) -> bool {
     let n = crate::encode::span_len(span, limits);
     let start = out.len();
     out.reserve(1 + varint_len(n as u64) + n);
     out.push(0x12);
     put_varint(out, n as u64);
-    if encode_span(span, limits, out) {
+    if try_encode_span(span, limits, out) {
         true
     } else {
         out.truncate(start);
@@ -173,24 +180,23 @@ pub fn encode_span_entry(span: &Span<'_>, limits: &SpanLimits, out: &mut Vec<u8>
 /// Encodes a whole request in one call: a resource, and spans grouped by scope.
 ///
 /// For hosts that batch themselves (and for tests); the batcher does the same
-/// work incrementally. Returns how many spans were left out because an
-/// attribute value nests deeper than [`crate::encode::MAX_VALUE_DEPTH`].
+/// work incrementally. Spans whose attribute values nest deeper than
+/// [`crate::encode::MAX_VALUE_DEPTH`] are left out (check them beforehand
+/// with [`crate::encode::value_too_deep`], or encode with
+/// [`try_encode_span_entry`], to count them).
 pub fn encode_request(
     resource: &Resource<'_>,
     groups: &[(Scope<'_>, &[Span<'_>])],
     limits: &SpanLimits,
     out: &mut Vec<u8>,
-) -> usize {
+) {
     let resource = EncodedResource::new(resource);
     let scopes: Vec<EncodedScope> = groups.iter().map(|(s, _)| EncodedScope::new(s)).collect();
     let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(groups.len());
-    let mut refused = 0;
     for (_, spans) in groups {
         let mut b = Vec::new();
         for s in spans.iter() {
-            if !encode_span_entry(s, limits, &mut b) {
-                refused += 1;
-            }
+            encode_span_entry(s, limits, &mut b);
         }
         bodies.push(b);
     }
@@ -205,5 +211,4 @@ pub fn encode_request(
         |i, out: &mut Vec<u8>| out.extend_from_slice(&bodies[i]),
         out,
     );
-    refused
 }

@@ -381,7 +381,7 @@ fn values_nested_to_the_limit_encode_and_deeper_ones_are_refused() {
     let scope = scope_view("scope.a", "1.0", &[], "https://opentelemetry.io/schemas/scope.a");
     let views = [view_span(&at_limit)];
     let mut ours = Vec::new();
-    assert_eq!(encode_request(&resource, &[(scope, &views)], &limits, &mut ours), 0);
+    encode_request(&resource, &[(scope, &views)], &limits, &mut ours);
     assert_eq!(ours, expected_request(&res_attrs, &groups, &limits).encode_to_vec());
 
     // One level deeper: the span is left out of a request, refused by the
@@ -390,7 +390,7 @@ fn values_nested_to_the_limit_encode_and_deeper_ones_are_refused() {
     too_deep.attrs.push(("deep".into(), nested(65)));
     let views = [view_span(&too_deep), view_span(&http_span(3))];
     let mut ours = Vec::new();
-    assert_eq!(encode_request(&resource, &[(scope, &views)], &limits, &mut ours), 1);
+    encode_request(&resource, &[(scope, &views)], &limits, &mut ours);
     let only = vec![("scope.a".to_string(), vec![http_span(3)])];
     assert_eq!(ours, expected_request(&res_attrs, &only, &limits).encode_to_vec());
 
@@ -440,11 +440,11 @@ fn a_million_levels_deep_value_neither_overflows_the_stack_nor_encodes() {
     let mut span = view_span(&http_span(1));
     span.attributes = attrs;
     let mut out = Vec::new();
-    assert!(!otlpx_core::encode::encode_span(
-        &span,
-        &SpanLimits::default(),
-        &mut out
-    ));
+    let limits = SpanLimits::default();
+    assert!(!otlpx_core::encode::try_encode_span(&span, &limits, &mut out));
+    otlpx_core::encode::encode_span(&span, &limits, &mut out);
+    assert!(!otlpx_core::envelope::try_encode_span_entry(&span, &limits, &mut out));
+    otlpx_core::envelope::encode_span_entry(&span, &limits, &mut out);
     assert!(out.is_empty());
     let resource = resource_view(&[], "");
     let b = Batcher::new(BatchConfig::default(), &resource, Arc::new(Stats::new())).unwrap();
