@@ -309,8 +309,8 @@ export class Packer {
   /** Packs the interned index of `s` and returns its entry, or returns null when `s` is not interned. */
   internedIndex(s) {
     // Spans of one shape repeat their keys and names in the same order: the
-    // entry at this position last time is checked first (an identity
-    // compare), before the Map.
+    // string at this position last time is compared first (immediate when it
+    // is the same string object, as literal keys are), before the Map.
     const slot = this.slot++ & (SLOTS - 1);
     let e = this.slotEntries[slot];
     if (this.slotStrings[slot] !== s) {
