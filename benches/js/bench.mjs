@@ -33,10 +33,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
-  generateStandardBatch, toReadableSpans, fnv1a64, spanAttributes, SPANS, SPAN_FLAGS, STANDARD_REQUEST_LEN,
-  STANDARD_REQUEST_FNV1A64, RESOURCE_ATTRIBUTES, SCOPE_NAME, SCOPE_VERSION, EVENT_NAME,
+  generateStandardBatch, toReadableSpans, fnv1a64, SPANS, STANDARD_REQUEST_LEN, STANDARD_REQUEST_FNV1A64,
 } from './standard_batch.mjs';
 import { InputWriter, PlainModule, standardInput } from './plain_wasm.mjs';
+import { loadOtlpxWasm, standardExporter, standardSpans } from './otlpx_wasm.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -87,41 +87,12 @@ async function measure(f) {
 // span entries with the standard request's (see spanSection).
 // ===========================================================================
 async function otlpxWasm(batch) {
-  const js = await import(pathToFileURL(join(root, 'wasm/js/index.js')).href);
-  await js.ready;
+  const js = await loadOtlpxWasm();
   let body = null;
-  const okResponse = { status: 200, headers: { get: () => null }, arrayBuffer: async () => new ArrayBuffer(0) };
-  const exporter = new js.Exporter({
-    env: {},
-    endpoint: 'http://127.0.0.1:9/v1/traces', // never contacted: fetch below captures the body
-    fetch: async (_url, init) => {
-      body = init.body;
-      return okResponse;
-    },
-    resourceAttributes: Object.fromEntries(RESOURCE_ATTRIBUTES),
-    scheduleDelayMs: 3_600_000,
-    maxExportBatchSize: SPANS,
-    onLog: () => {},
-    flushOnHide: false,
+  const { exporter, scope } = standardExporter(js, (b) => {
+    body = b;
   });
-  const scope = exporter.addScope(SCOPE_NAME, SCOPE_VERSION);
-  const spans = batch.map((s) => ({
-    traceId: s.trace_id,
-    spanId: s.span_id,
-    parentSpanId: s.parent_span_id,
-    flags: SPAN_FLAGS,
-    name: s.name,
-    kind: js.SpanKind.SERVER,
-    startTime: s.start_time_unix_nano,
-    endTime: s.end_time_unix_nano,
-    attributes: spanAttributes(s),
-    events: [{
-      time: s.event_time_unix_nano,
-      name: EVENT_NAME,
-      attributes: { 'message.type': 'SENT', 'message.uncompressed_size': s.message_size },
-    }],
-    status: { code: 'ok' },
-  }));
+  const spans = standardSpans(js, batch);
   // The two halves of record, for the floor: JS packing alone (no wasm call),
   // and the wasm side alone (the 512 spans, packed beforehand).
   const { writeSpan } = await import(pathToFileURL(join(root, 'wasm/js/pack.js')).href);

@@ -7,35 +7,13 @@
 //
 // Usage (from benches/js, after `npm ci` and `bash scripts/wasm.sh`): node glue.mjs
 
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  generateStandardBatch, spanAttributes, SPANS, SPAN_FLAGS, RESOURCE_ATTRIBUTES, SCOPE_NAME, SCOPE_VERSION, EVENT_NAME,
-} from './standard_batch.mjs';
+import { generateStandardBatch, SPANS } from './standard_batch.mjs';
+import { loadOtlpxWasm, standardExporter, standardSpans } from './otlpx_wasm.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const js = await import(pathToFileURL(join(root, 'wasm/js/index.js')).href);
-await js.ready;
-const okResponse = { status: 200, headers: { get: () => null }, arrayBuffer: async () => new ArrayBuffer(0) };
-const exporter = new js.Exporter({
-  env: {},
-  endpoint: 'http://127.0.0.1:9/v1/traces', // never contacted
-  fetch: async () => okResponse,
-  resourceAttributes: Object.fromEntries(RESOURCE_ATTRIBUTES),
-  scheduleDelayMs: 3_600_000,
-  maxExportBatchSize: SPANS,
-  onLog: () => {},
-  flushOnHide: false,
-});
-const scope = exporter.addScope(SCOPE_NAME, SCOPE_VERSION);
+const js = await loadOtlpxWasm();
+const { exporter, scope } = standardExporter(js);
 const batch = generateStandardBatch();
-const spans = batch.map((s) => ({
-  traceId: s.trace_id, spanId: s.span_id, parentSpanId: s.parent_span_id, flags: SPAN_FLAGS, name: s.name,
-  kind: js.SpanKind.SERVER, startTime: s.start_time_unix_nano, endTime: s.end_time_unix_nano,
-  attributes: spanAttributes(s),
-  events: [{ time: s.event_time_unix_nano, name: EVENT_NAME, attributes: { 'message.type': 'SENT', 'message.uncompressed_size': s.message_size } }],
-  status: { code: 'ok' },
-}));
+const spans = standardSpans(js, batch);
 
 /** Median over 15 rounds of `f()`'s ns per unit (`f` returns the units it did and the ns it took). */
 async function median(f, ms = 1500) {
