@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -361,10 +362,39 @@ func (sp *Span) SetAttributes(kvs ...attribute.KeyValue) {
 		return
 	}
 	for i := range kvs {
-		k := sp.str(string(kvs[i].Key))
-		v := sp.value(&kvs[i].Value)
-		sp.attrs = append(sp.attrs, C.otlpx_packed_attribute{key: k, value: v})
+		sp.attrs = append(sp.attrs, sp.packAttribute(&kvs[i], false))
 	}
+}
+
+// packAttribute packs kv. With repair (the SDK adapter), invalid UTF-8 in
+// its key or string value is replaced first; the direct API leaves it to
+// otlpx, which refuses the span.
+func (sp *Span) packAttribute(kv *attribute.KeyValue, repair bool) C.otlpx_packed_attribute {
+	if repair && (!utf8.ValidString(string(kv.Key)) ||
+		(kv.Value.Type() == attribute.STRING && !utf8.ValidString(kv.Value.AsString()))) {
+		fixed := fromAttributeToSDK(*kv)
+		kv = &fixed
+	}
+	k := sp.str(string(kv.Key))
+	return C.otlpx_packed_attribute{key: k, value: sp.value(&kv.Value)}
+}
+
+// nestedAttributes packs an event's or a link's attributes into nested
+// (their slots first: array elements go after them) and returns the first
+// index; false (the span marked bad) when nested would outgrow the packed
+// form's 32-bit indexes.
+func (sp *Span) nestedAttributes(kvs []attribute.KeyValue, repair bool) (int, bool) {
+	first := len(sp.nested)
+	if uint64(first)+uint64(len(kvs)) > math.MaxUint32 {
+		sp.bad = true
+		return 0, false
+	}
+	sp.nested = append(sp.nested, make([]C.otlpx_packed_attribute, len(kvs))...)
+	for i := range kvs {
+		a := sp.packAttribute(&kvs[i], repair)
+		sp.nested[first+i] = a
+	}
+	return first, true
 }
 
 // value packs a Go SDK attribute value (every attribute.Type); the
@@ -395,38 +425,31 @@ func (sp *Span) value(v *attribute.Value) C.otlpx_packed_value {
 		}
 		return sp.array(first, len(xs))
 	case attribute.BOOLSLICE:
-		xs := v.AsBoolSlice()
-		first := len(sp.nested)
-		for _, x := range xs {
-			var b C.uint64_t
+		return scalarArray(sp, v.AsBoolSlice(), C.OTLPX_VALUE_KIND_BOOL, func(x bool) C.uint64_t {
 			if x {
-				b = 1
+				return 1
 			}
-			sp.nested = append(sp.nested, C.otlpx_packed_attribute{value: C.otlpx_packed_value{
-				kind: C.OTLPX_VALUE_KIND_BOOL, bits: b}})
-		}
-		return sp.array(first, len(xs))
+			return 0
+		})
 	case attribute.INT64SLICE:
-		xs := v.AsInt64Slice()
-		first := len(sp.nested)
-		for _, x := range xs {
-			sp.nested = append(sp.nested, C.otlpx_packed_attribute{value: C.otlpx_packed_value{
-				kind: C.OTLPX_VALUE_KIND_INT, bits: C.uint64_t(x)}})
-		}
-		return sp.array(first, len(xs))
+		return scalarArray(sp, v.AsInt64Slice(), C.OTLPX_VALUE_KIND_INT, func(x int64) C.uint64_t { return C.uint64_t(x) })
 	case attribute.FLOAT64SLICE:
-		xs := v.AsFloat64Slice()
-		first := len(sp.nested)
-		for _, x := range xs {
-			sp.nested = append(sp.nested, C.otlpx_packed_attribute{value: C.otlpx_packed_value{
-				kind: C.OTLPX_VALUE_KIND_DOUBLE, bits: C.uint64_t(math.Float64bits(x))}})
-		}
-		return sp.array(first, len(xs))
+		return scalarArray(sp, v.AsFloat64Slice(), C.OTLPX_VALUE_KIND_DOUBLE,
+			func(x float64) C.uint64_t { return C.uint64_t(math.Float64bits(x)) })
 	default:
 		// INVALID or a type newer than this package: send its text form.
 		s := sp.str(v.Emit())
 		return C.otlpx_packed_value{kind: C.OTLPX_VALUE_KIND_STRING, len: s.len, bits: C.uint64_t(s.offset)}
 	}
+}
+
+// scalarArray packs xs as an array of `kind` values whose bits come from bits(x).
+func scalarArray[T any](sp *Span, xs []T, kind C.uint32_t, bits func(T) C.uint64_t) C.otlpx_packed_value {
+	first := len(sp.nested)
+	for _, x := range xs {
+		sp.nested = append(sp.nested, C.otlpx_packed_attribute{value: C.otlpx_packed_value{kind: kind, bits: bits(x)}})
+	}
+	return sp.array(first, len(xs))
 }
 
 func (sp *Span) array(first, n int) C.otlpx_packed_value {
@@ -446,9 +469,8 @@ func (sp *Span) AddEventAt(name string, t time.Time, kvs ...attribute.KeyValue) 
 	if !sp.recording {
 		return
 	}
-	first := len(sp.nested)
-	if uint64(first)+uint64(len(kvs)) > math.MaxUint32 {
-		sp.bad = true
+	first, ok := sp.nestedAttributes(kvs, false)
+	if !ok {
 		return
 	}
 	sp.events = append(sp.events, C.otlpx_packed_event{
@@ -457,13 +479,6 @@ func (sp *Span) AddEventAt(name string, t time.Time, kvs ...attribute.KeyValue) 
 		attributes_first: C.uint32_t(first),
 		attributes_len:   C.uint32_t(len(kvs)),
 	})
-	// Reserve the event's attributes first: array elements go after them.
-	sp.nested = append(sp.nested, make([]C.otlpx_packed_attribute, len(kvs))...)
-	for i := range kvs {
-		k := sp.str(string(kvs[i].Key))
-		v := sp.value(&kvs[i].Value)
-		sp.nested[first+i] = C.otlpx_packed_attribute{key: k, value: v}
-	}
 }
 
 // SetStatus sets the status; the message is kept for StatusError.

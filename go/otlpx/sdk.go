@@ -13,7 +13,6 @@ import "C"
 import (
 	"context"
 	"fmt"
-	"math"
 	"runtime"
 	"sync"
 	"unicode/utf8"
@@ -244,11 +243,11 @@ func (sp *Span) readOnlySpan(s sdktrace.ReadOnlySpan) {
 	h.start_time_unix_nano = unixNano(s.StartTime())
 	h.end_time_unix_nano = unixNano(s.EndTime())
 	for _, kv := range s.Attributes() {
-		sp.attrs = append(sp.attrs, sp.sdkAttribute(kv))
+		sp.attrs = append(sp.attrs, sp.packAttribute(&kv, true))
 	}
 	h.dropped_attributes_count = C.uint32_t(s.DroppedAttributes())
 	for _, ev := range s.Events() {
-		first := sp.nestedAttributes(ev.Attributes)
+		first, _ := sp.nestedAttributes(ev.Attributes, true)
 		sp.events = append(sp.events, C.otlpx_packed_event{
 			name:                     sp.str(valid(ev.Name)),
 			time_unix_nano:           unixNano(ev.Time),
@@ -259,7 +258,7 @@ func (sp *Span) readOnlySpan(s sdktrace.ReadOnlySpan) {
 	}
 	h.dropped_events_count = C.uint32_t(s.DroppedEvents())
 	for _, l := range s.Links() {
-		first := sp.nestedAttributes(l.Attributes)
+		first, _ := sp.nestedAttributes(l.Attributes, true)
 		pl := C.otlpx_packed_link{
 			attributes_first:         C.uint32_t(first),
 			attributes_len:           C.uint32_t(len(l.Attributes)),
@@ -284,32 +283,6 @@ func (sp *Span) readOnlySpan(s sdktrace.ReadOnlySpan) {
 	default:
 		h.status_code = C.OTLPX_STATUS_CODE_UNSET
 	}
-}
-
-// sdkAttribute packs an SDK attribute, repairing invalid UTF-8 in its key
-// or string value.
-func (sp *Span) sdkAttribute(kv attribute.KeyValue) C.otlpx_packed_attribute {
-	if !utf8.ValidString(string(kv.Key)) || (kv.Value.Type() == attribute.STRING && !utf8.ValidString(kv.Value.AsString())) {
-		kv = fromAttributeToSDK(kv)
-	}
-	k := sp.str(string(kv.Key))
-	return C.otlpx_packed_attribute{key: k, value: sp.value(&kv.Value)}
-}
-
-// nestedAttributes packs an event's or a link's attributes into nested
-// (their slots first: array elements go after them); returns the first index.
-func (sp *Span) nestedAttributes(kvs []attribute.KeyValue) int {
-	first := len(sp.nested)
-	if uint64(first)+uint64(len(kvs)) > math.MaxUint32 {
-		sp.bad = true
-		return 0
-	}
-	sp.nested = append(sp.nested, make([]C.otlpx_packed_attribute, len(kvs))...)
-	for i := range kvs {
-		a := sp.sdkAttribute(kvs[i])
-		sp.nested[first+i] = a
-	}
-	return first
 }
 
 // fromAttributeToSDK repairs invalid UTF-8 in a key or string value.
