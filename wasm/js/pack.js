@@ -38,6 +38,7 @@ const VALUE_TRIAL = 256;
 /** Positions remembered by the interned-string lookup (a power of two). */
 const SLOTS = 64;
 const INT64_LIMIT = 9223372036854775808; // 2^63
+/** Deepest nesting of arrays and kvlists: core's encode::MAX_VALUE_DEPTH (packed.rs reads it from there). */
 const MAX_DEPTH = 64;
 const encoder = new TextEncoder();
 const hasOwn = Object.prototype.hasOwnProperty;

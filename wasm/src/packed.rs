@@ -34,8 +34,9 @@ use otlpx_core::{AnyValue, Event, KeyValue, Link, Scope, Span, SpanKind, Status,
 /// are packed as 4 bytes).
 pub const INTERNED: u32 = 1 << 31;
 
-/// Deepest nesting of arrays and kvlists accepted.
-pub const MAX_DEPTH: u32 = 64;
+/// Deepest nesting of arrays and kvlists accepted: core's limit (pack.js
+/// checks the same number before packing).
+pub const MAX_DEPTH: u32 = otlpx_core::encode::MAX_VALUE_DEPTH as u32;
 
 /// Value tags.
 pub const TAG_STR: u8 = 1;
@@ -238,12 +239,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An `AnyValue` of tag `tag` other than a string or an int.
+    /// An `AnyValue` of tag `tag`, which [`Reader::value`] did not read
+    /// itself (not a string, not an int).
     #[inline(never)]
     fn other_value(&mut self, tag: u8, bump: &'a Bump, depth: u32) -> AnyValue<'a> {
         match tag {
-            TAG_STR => AnyValue::Str(self.str()),
-            TAG_INT => AnyValue::Int(self.u64() as i64),
             TAG_BOOL => AnyValue::Bool(self.u8() != 0),
             TAG_DOUBLE => AnyValue::Double(self.f64()),
             TAG_BYTES => {
