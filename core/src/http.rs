@@ -10,8 +10,11 @@
 use std::time::Duration;
 
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::{Agent, Proxy};
 
+use crate::coalesce::Coalesce;
 use crate::config::{Config, Protocol};
 use crate::transport::{ExportRequest, ExportResponse, Transport, TransportError};
 
@@ -179,7 +182,7 @@ impl HttpTransport {
             tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
         }
         let proxy = proxy_for(config.endpoint(), |k| std::env::var(k).ok())?;
-        let agent: Agent = Agent::config_builder()
+        let agent_config = Agent::config_builder()
             .proxy(proxy)
             .http_status_as_error(false)
             .user_agent(USER_AGENT)
@@ -187,8 +190,13 @@ impl HttpTransport {
             .max_idle_connections(4)
             .max_idle_connections_per_host(4)
             .max_idle_age(Duration::from_secs(60))
-            .build()
-            .into();
+            .build();
+        // ureq's own chain (proxy, TCP, TLS), then one write per request.
+        let agent = Agent::with_parts(
+            agent_config,
+            DefaultConnector::new().chain(Coalesce),
+            DefaultResolver::default(),
+        );
         Ok(HttpTransport {
             agent,
             url: config.endpoint().to_owned(),

@@ -9,6 +9,8 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+#[cfg(feature = "http")]
+mod coalesce;
 pub mod config;
 pub mod context;
 pub mod delivery;
