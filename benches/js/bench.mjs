@@ -100,13 +100,13 @@ async function otlpxWasm(batch) {
   const core = exporter._core;
   packOnly = () => {
     let n = 0;
-    for (const span of spans) n += packer.pack(writeSpan, { span, scope });
+    for (const span of spans) n += packer.pack(writeSpan, span, scope);
     return n;
   };
   // Each span packed once beforehand; per call, each is copied back into the
   // scratch buffer (~300 bytes, included) and recorded: 512 different spans,
   // as in the whole path.
-  const packed = spans.map((span) => packer.u8.slice(0, packer.pack(writeSpan, { span, scope })));
+  const packed = spans.map((span) => packer.u8.slice(0, packer.pack(writeSpan, span, scope)));
   recordOnly = () => {
     for (let i = 0; i < SPANS; i++) {
       const p = packed[i];

@@ -44,6 +44,8 @@ export const version = coreVersion();
 
 /** Drop reason names, in core's index order. */
 export const DROP_REASONS = Object.freeze(Core.dropReasons());
+/** The request outcomes counted in `stats().requests`, in core's order. */
+const REQUEST_OUTCOMES = Object.freeze(Core.requestOutcomes());
 
 const STEP_IDLE = 0;
 const STEP_SEND = 1;
@@ -78,13 +80,23 @@ async function gzip(bytes) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+/** The numbers of Core.statValues() before the drop reasons (wasm/src/lib.rs writes them in this order). */
+const STAT_NUMBERS = [
+  'accepted', 'exported', 'droppedTotal', 'pending', 'bytesEncoded', 'batches', 'retries', 'circuitOpened',
+  'lastHttpStatus',
+];
+const STAT = Object.fromEntries(STAT_NUMBERS.map((k, i) => [k, i]));
+
+/** A flush's outcome from the stat values (Core.statValues()) before and after it. */
 function outcomeBetween(before, after, timedOut) {
+  const dropped = after[STAT.droppedTotal] - before[STAT.droppedTotal];
+  const pending = after[STAT.pending];
   return {
     timedOut,
-    exported: after.exported - before.exported,
-    dropped: after.droppedTotal - before.droppedTotal,
-    pending: after.pending,
-    success: !timedOut && after.droppedTotal === before.droppedTotal && after.pending === 0,
+    exported: after[STAT.exported] - before[STAT.exported],
+    dropped,
+    pending,
+    success: !timedOut && dropped === 0 && pending === 0,
   };
 }
 
@@ -199,7 +211,7 @@ export class Exporter {
     const core = this._core;
     let len;
     try {
-      len = this._packer.pack(writeSpan, { span, scope: scope ?? this.defaultScope });
+      len = this._packer.pack(writeSpan, span, scope ?? this.defaultScope);
     } catch (e) {
       if (!(e instanceof InvalidInput) && !(e instanceof TypeError) && !(e instanceof RangeError)) throw e;
       core.refuse(DROP_REASONS.indexOf('invalid'));
@@ -267,7 +279,28 @@ export class Exporter {
 
   /** Every counter, with drops by reason. */
   stats() {
-    return this._core.stats();
+    const core = this._core;
+    const v = core.statValues();
+    const dropped = {};
+    for (let i = 0; i < DROP_REASONS.length; i++) dropped[DROP_REASONS[i]] = v[STAT_NUMBERS.length + i];
+    const requests = {};
+    const at = STAT_NUMBERS.length + DROP_REASONS.length;
+    for (let i = 0; i < REQUEST_OUTCOMES.length; i++) requests[REQUEST_OUTCOMES[i]] = v[at + i];
+    return {
+      accepted: v[STAT.accepted],
+      exported: v[STAT.exported],
+      dropped,
+      droppedTotal: v[STAT.droppedTotal],
+      pending: v[STAT.pending],
+      bytesEncoded: v[STAT.bytesEncoded],
+      batches: v[STAT.batches],
+      requests,
+      retries: v[STAT.retries],
+      circuitOpened: v[STAT.circuitOpened],
+      lastHttpStatus: v[STAT.lastHttpStatus],
+      lastSuccessUnixNano: core.lastSuccessUnixNano(),
+      lastError: core.lastError() ?? null,
+    };
   }
 
   /** Spans waiting in the queue. */
@@ -277,9 +310,9 @@ export class Exporter {
 
   /** Exports everything queued now; resolves by `timeoutMs` with the outcome. */
   async forceFlush(timeoutMs = this._core.exportTimeoutMs) {
-    const before = this.stats();
+    const before = this._core.statValues();
     const late = await timedOut(this._drive(true), timeoutMs);
-    return outcomeBetween(before, this.stats(), late);
+    return outcomeBetween(before, this._core.statValues(), late);
   }
 
   /**
@@ -290,7 +323,7 @@ export class Exporter {
   shutdown(timeoutMs = this._core.exportTimeoutMs) {
     if (this._shutdown) return this._shutdown;
     this._shutdown = (async () => {
-      const before = this.stats();
+      const before = this._core.statValues();
       this._core.beginShutdown(perfNow() + timeoutMs);
       clearTimeout(this._timer);
       this._timer = null;
@@ -301,7 +334,7 @@ export class Exporter {
       this._wakeUp();
       // Core finishes by the deadline; the margin covers timer lateness.
       const late = await timedOut(this._drive(true), timeoutMs + 100);
-      return outcomeBetween(before, this.stats(), late);
+      return outcomeBetween(before, this._core.statValues(), late);
     })();
     return this._shutdown;
   }

@@ -165,14 +165,14 @@ export class Packer {
     this.dv = new DataView(this.buffer, this.ptr, this.cap);
   }
 
-  /** Runs `write(packer, arg)` until it fits; returns the packed length. */
-  pack(write, arg) {
+  /** Runs `write(packer, arg, arg2)` until it fits; returns the packed length. */
+  pack(write, arg, arg2) {
     for (;;) {
       if (this.u8.byteLength === 0) this.views();
       this.pos = 0;
       this.slot = 0;
       try {
-        write(this, arg);
+        write(this, arg, arg2);
         return this.pos;
       } catch (e) {
         if (e !== OVERFLOW) throw e;
@@ -526,9 +526,8 @@ export class Packer {
 }
 
 /** span: see index.d.ts (SpanData). `scope` is the scope id. */
-export function writeSpan(p, arg) {
-  const s = arg.span;
-  p.u32(arg.scope);
+export function writeSpan(p, s, scope) {
+  p.u32(scope);
   p.id(s.traceId, 16);
   p.id(s.spanId, 8);
   const parent = s.parentSpanId;

@@ -772,43 +772,51 @@ impl Core {
         self.batcher.queued() as u32
     }
 
-    /// Every counter: `{accepted, exported, dropped: {queue_full, ...},
-    /// droppedTotal, pending, bytesEncoded, batches, requests: {success,
-    /// retryable, permanent}, retries, circuitOpened, lastHttpStatus,
-    /// lastSuccessUnixNano (BigInt), lastError}`.
-    pub fn stats(&self) -> Object {
+    /// Every counter as a number, in the order `wasm/js/index.js` reads them
+    /// (`STAT_NUMBERS`, then one per drop reason, then one per request
+    /// outcome, in `dropReasons()` and `requestOutcomes()` order): accepted,
+    /// exported, droppedTotal, pending, bytesEncoded, batches, retries,
+    /// circuitOpened, lastHttpStatus. The JS layer builds the stats object
+    /// (a counter passes 2^53 only after centuries of spans).
+    #[wasm_bindgen(js_name = statValues)]
+    pub fn stat_values(&self) -> Vec<f64> {
         let s = self.stats.snapshot();
-        let o = Object::new();
-        let set = |o: &Object, k: &str, v: JsValue| {
-            let _ = Reflect::set(o, &k.into(), &v);
-        };
-        let num = |n: u64| JsValue::from_f64(n as f64);
-        set(&o, "accepted", num(s.accepted));
-        set(&o, "exported", num(s.exported));
-        let dropped = Object::new();
-        for r in DropReason::ALL {
-            set(&dropped, r.name(), num(s.dropped_for(r)));
-        }
-        set(&o, "dropped", dropped.into());
-        set(&o, "droppedTotal", num(s.dropped_total()));
-        set(&o, "pending", num(s.pending()));
-        set(&o, "bytesEncoded", num(s.bytes_encoded));
-        set(&o, "batches", num(s.batches));
-        let requests = Object::new();
-        for r in RequestOutcome::ALL {
-            set(&requests, r.name(), num(s.requests_for(r)));
-        }
-        set(&o, "requests", requests.into());
-        set(&o, "retries", num(s.retries));
-        set(&o, "circuitOpened", num(s.circuit_opened));
-        set(&o, "lastHttpStatus", num(u64::from(s.last_http_status)));
-        set(&o, "lastSuccessUnixNano", BigInt::from(s.last_success_unix_nano).into());
-        set(
-            &o,
-            "lastError",
-            s.last_error.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+        let mut v = Vec::with_capacity(9 + DropReason::ALL.len() + RequestOutcome::ALL.len());
+        v.extend(
+            [
+                s.accepted,
+                s.exported,
+                s.dropped_total(),
+                s.pending(),
+                s.bytes_encoded,
+                s.batches,
+                s.retries,
+                s.circuit_opened,
+                u64::from(s.last_http_status),
+            ]
+            .map(|n| n as f64),
         );
-        o
+        v.extend(DropReason::ALL.iter().map(|&r| s.dropped_for(r) as f64));
+        v.extend(RequestOutcome::ALL.iter().map(|&r| s.requests_for(r) as f64));
+        v
+    }
+
+    /// When a request last succeeded, in unix nanoseconds (0: never).
+    #[wasm_bindgen(js_name = lastSuccessUnixNano)]
+    pub fn last_success_unix_nano(&self) -> u64 {
+        self.stats.snapshot().last_success_unix_nano
+    }
+
+    /// The last error's text, if any.
+    #[wasm_bindgen(js_name = lastError)]
+    pub fn last_error(&self) -> Option<String> {
+        self.stats.snapshot().last_error
+    }
+
+    /// The request outcomes' names, in index order.
+    #[wasm_bindgen(js_name = requestOutcomes)]
+    pub fn request_outcomes() -> Array {
+        RequestOutcome::ALL.iter().map(|r| JsValue::from_str(r.name())).collect()
     }
 
     /// The drop reasons' names, in index order.
