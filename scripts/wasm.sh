@@ -37,9 +37,12 @@ done
 step "cargo build (wasm32-unknown-unknown, size profile)"
 export CARGO_TARGET_DIR=${OTLPX_WASM_TARGET_DIR:-$root/target/wasm}
 # Size over speed for the module only: the workspace's release profile stays as it is.
+# The otlpx-wasm crate itself (the packed-span reader, record's glue) is built for speed: 8 % less
+# time per span in Node for 147 bytes (core at opt-level s would cost 11 KB, 1 or 2 23 KB).
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
   CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_DEBUG=0
-${OTLPX_WASM_CARGO:-cargo} build -q -p otlpx-wasm --target wasm32-unknown-unknown --release ${OTLPX_WASM_BUILD_STD:-}
+${OTLPX_WASM_CARGO:-cargo} build -q -p otlpx-wasm --target wasm32-unknown-unknown --release \
+  --config 'profile.release.package.otlpx-wasm.opt-level=3' ${OTLPX_WASM_BUILD_STD:-}
 raw=$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/otlpx_wasm.wasm
 
 step "wasm-bindgen --target web -> wasm/pkg"

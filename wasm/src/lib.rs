@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bumpalo::Bump;
-use js_sys::{Array, BigInt, Function, Object, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use otlpx_core::batch::Batcher;
 use otlpx_core::config::{Compression, Config, ConfigBuilder, Protocol};
 use otlpx_core::context::{self, IdGenerator, SpanContext, TraceState};
