@@ -816,7 +816,10 @@ impl Core {
     /// The request outcomes' names, in index order.
     #[wasm_bindgen(js_name = requestOutcomes)]
     pub fn request_outcomes() -> Array {
-        RequestOutcome::ALL.iter().map(|r| JsValue::from_str(r.name())).collect()
+        RequestOutcome::ALL
+            .iter()
+            .map(|r| JsValue::from_str(r.name()))
+            .collect()
     }
 
     /// The drop reasons' names, in index order.
