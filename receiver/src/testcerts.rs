@@ -1,5 +1,5 @@
 //! Throwaway certificates for tests (feature `testcerts`): a self-signed CA, a server certificate for
-//! `localhost` and `127.0.0.1` signed by it, and a client certificate signed by it for mTLS. Everything is
+//! `localhost`, `127.0.0.1` and `PROXIED_NAME` signed by it, and a client certificate signed by it for mTLS. Everything is
 //! generated in memory with rcgen; nothing here may be used to secure anything real.
 
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use crate::error::Error;
 pub struct TestPki {
     /// The CA certificate: trust it in clients (server verification) and give it to the server as client CA.
     pub ca_cert_pem: String,
-    /// Server certificate for DNS `localhost` and IP `127.0.0.1` (leaf only; the CA is the root).
+    /// Server certificate for DNS `localhost` and [`PROXIED_NAME`] and IP `127.0.0.1` (leaf only; the CA is the root).
     pub server_cert_pem: String,
     pub server_key_pem: String,
     /// Client certificate (CN `otlpx-test-client`, clientAuth usage).
@@ -44,7 +44,13 @@ fn err(e: rcgen::Error) -> Error {
     Error::CertGen(e.to_string())
 }
 
-/// Make a fresh CA, server certificate (localhost, 127.0.0.1) and client certificate.
+/// A name the server certificate also holds, which no resolver knows (the
+/// reserved `.test` domain): a client reaches it only through a proxy that
+/// connects to the receiver, which is how the proxy tests prove the proxy
+/// was used.
+pub const PROXIED_NAME: &str = "ingest.kloudfuse.test";
+
+/// Make a fresh CA, server certificate (localhost, 127.0.0.1, [`PROXIED_NAME`]) and client certificate.
 pub fn generate() -> Result<TestPki, Error> {
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
@@ -59,8 +65,12 @@ pub fn generate() -> Result<TestPki, Error> {
     let issuer = Issuer::new(ca_params, ca_key);
 
     let server_key = KeyPair::generate().map_err(err)?;
-    let mut server_params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).map_err(err)?;
+    let mut server_params = CertificateParams::new(vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        PROXIED_NAME.to_string(),
+    ])
+    .map_err(err)?;
     server_params.distinguished_name.push(DnType::CommonName, "localhost");
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     server_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
