@@ -1123,14 +1123,9 @@ fn truncate(s: &str, limit: usize) -> &str {
     }
 }
 
-/// Content length of an `AnyValue` message. `limit` truncates strings
-/// (top-level values and array elements, as the specification says).
-#[inline(always)]
-fn any_value_len(v: &AnyValue<'_>, limit: usize) -> usize {
-    any_value_len_at(v, limit, 0)
-}
-
-/// [`any_value_len`] of a value at nesting depth `depth`.
+/// Content length of an `AnyValue` message at nesting depth `depth` (an
+/// attribute's value is at 0). `limit` truncates strings (top-level values
+/// and array elements, as the specification says).
 #[inline(always)]
 fn any_value_len_at(v: &AnyValue<'_>, limit: usize, depth: usize) -> usize {
     match *v {
@@ -1161,14 +1156,20 @@ fn kvlist_len(kvs: &[KeyValue<'_>], depth: usize) -> usize {
         return 0;
     }
     kvs.iter()
-        .map(|kv| len_field(opt_len_field(kv.key.len()) + len_field(any_value_len_at(&kv.value, usize::MAX, depth))))
+        .map(|kv| len_field(key_value_len_at(kv, usize::MAX, depth)))
         .sum()
 }
 
 /// Content length of a `KeyValue` message.
 #[inline(always)]
 fn key_value_len(kv: &KeyValue<'_>, limit: usize) -> usize {
-    opt_len_field(kv.key.len()) + len_field(any_value_len(&kv.value, limit))
+    key_value_len_at(kv, limit, 0)
+}
+
+/// [`key_value_len`] of a pair whose value is at nesting depth `depth`.
+#[inline(always)]
+fn key_value_len_at(kv: &KeyValue<'_>, limit: usize, depth: usize) -> usize {
+    opt_len_field(kv.key.len()) + len_field(any_value_len_at(&kv.value, limit, depth))
 }
 
 /// Length of a repeated `KeyValue` field (tags and prefixes included), first `n` only.

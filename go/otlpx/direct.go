@@ -391,6 +391,7 @@ func (sp *Span) nestedAttributes(kvs []attribute.KeyValue, repair bool) (int, bo
 	}
 	sp.nested = append(sp.nested, make([]C.otlpx_packed_attribute, len(kvs))...)
 	for i := range kvs {
+		// packAttribute may grow nested (array elements): index it afterwards.
 		a := sp.packAttribute(&kvs[i], repair)
 		sp.nested[first+i] = a
 	}

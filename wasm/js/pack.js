@@ -273,9 +273,7 @@ export class Packer {
       }
       if (id !== undefined) {
         if (t.full) t.hits++;
-        this.need(4);
-        this.dv.setUint32(this.pos, id, true);
-        this.pos += 4;
+        this.u32(id);
         return;
       }
       if (!t.full) {
@@ -320,9 +318,7 @@ export class Packer {
       this.slotStrings[slot] = s;
       this.slotEntries[slot] = e;
     }
-    this.need(4);
-    this.dv.setUint32(this.pos, e.id, true);
-    this.pos += 4;
+    this.u32(e.id);
     return e;
   }
 
