@@ -41,6 +41,8 @@ const INT64_LIMIT = 9223372036854775808; // 2^63
 /** Deepest nesting of arrays and kvlists: core's encode::MAX_VALUE_DEPTH (packed.rs reads it from there). */
 const MAX_DEPTH = 64;
 const encoder = new TextEncoder();
+/** Typed arrays store in the host's byte order; wasm memory is little-endian. */
+const LITTLE_ENDIAN = typeof BigUint64Array === 'function' && new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Thrown (as a shared object) when the scratch buffer is too small. */
@@ -138,6 +140,7 @@ export class Packer {
     this.pos = 0;
     this.u8 = null;
     this.dv = null;
+    this.b64 = null;
     // Attribute keys and names registered with core.intern: string ->
     // {id: INTERNED | index, values}, packed as 4 bytes instead of the UTF-8
     // (bounded by core's table). `values` (keys only) interns the key's
@@ -163,6 +166,8 @@ export class Packer {
     this.buffer = this.memory.buffer;
     this.u8 = new Uint8Array(this.buffer, this.ptr, this.cap);
     this.dv = new DataView(this.buffer, this.ptr, this.cap);
+    // 64-bit times at 8-aligned positions (the span's first two fields).
+    this.b64 = LITTLE_ENDIAN && this.ptr % 8 === 0 ? new BigUint64Array(this.buffer, this.ptr, this.cap >> 3) : null;
   }
 
   /** Runs `write(packer, arg, arg2)` until it fits; returns the packed length. */
@@ -227,16 +232,10 @@ export class Packer {
     this.need(4 + n);
     const u8 = this.u8;
     const start = this.pos;
-    let p = start + 4;
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      u8[p++] = c;
-    }
-    if (i < n) {
-      this.need(4 + i + (n - i) * 3);
-      p += encoder.encodeInto(i === 0 ? s : s.slice(i), u8.subarray(p)).written;
+    let p = start + 4 + n;
+    if (!copyAscii(s, n, start + 4, u8, this.dv)) {
+      this.need(4 + n * 3);
+      p = start + 4 + encoder.encodeInto(s, u8.subarray(start + 4)).written;
     }
     this.dv.setUint32(start, p - start - 4, true);
     this.pos = p;
@@ -357,8 +356,28 @@ export class Packer {
   /** An id of `len` bytes: a Uint8Array or hex; absent/empty means all zero. */
   id(v, len) {
     this.need(len);
+    this.idAt(this.pos, v, len);
+    this.pos += len;
+  }
+
+  /** [`id`](#id) at `at`, whose `len` bytes the caller checked; `pos` does not move. */
+  idAt(at, v, len) {
+    if (v instanceof Uint8Array && v.length === len) {
+      // Four bytes per store (len is 8 or 16): about twice as fast as a byte loop.
+      const dv = this.dv;
+      for (let i = 0; i < len; i += 4) {
+        dv.setUint32(at + i, v[i] | (v[i + 1] << 8) | (v[i + 2] << 16) | (v[i + 3] << 24), true);
+      }
+    } else {
+      // Kept out of this small function so that V8 inlines it.
+      this.otherIdAt(at, v, len);
+    }
+  }
+
+  /** [`idAt`](#idAt) for anything but a Uint8Array of `len` bytes. */
+  otherIdAt(at, v, len) {
     if (v === undefined || v === null || v === '') {
-      this.u8.fill(0, this.pos, this.pos + len);
+      this.u8.fill(0, at, at + len);
     } else if (typeof v === 'string') {
       if (v.length !== len * 2) throw new InvalidInput(`expected an id of ${len * 2} hex digits, got ${JSON.stringify(v)}`);
       const u8 = this.u8;
@@ -366,38 +385,57 @@ export class Packer {
         const hi = HEX_VALUE[v.charCodeAt(2 * i)] ?? -1;
         const lo = HEX_VALUE[v.charCodeAt(2 * i + 1)] ?? -1;
         if (hi < 0 || lo < 0) throw new InvalidInput(`id ${JSON.stringify(v)} is not hex`);
-        u8[this.pos + i] = (hi << 4) | lo;
-      }
-    } else if (v instanceof Uint8Array && v.length === len) {
-      // Four bytes per store (len is 8 or 16): about twice as fast as a byte loop.
-      const dv = this.dv;
-      const at = this.pos;
-      for (let i = 0; i < len; i += 4) {
-        dv.setUint32(at + i, v[i] | (v[i + 1] << 8) | (v[i + 2] << 16) | (v[i + 3] << 24), true);
+        u8[at + i] = (hi << 4) | lo;
       }
     } else {
       throw new InvalidInput(`expected an id of ${len} bytes (Uint8Array or hex)`);
     }
-    this.pos += len;
   }
 
   /** A time: ms since the epoch (number), ns (BigInt), or [seconds, nanoseconds]. */
   time(t) {
+    this.need(8);
+    this.timeAt(this.pos, t);
+    this.pos += 8;
+  }
+
+  /** [`time`](#time) at `at`, whose 8 bytes the caller checked; `pos` does not move. */
+  timeAt(at, t) {
+    // One BigInt operation for the range check (TurboFan lowers asUintN(64));
+    // two comparisons with BigInt constants cost about twice as much.
+    if (typeof t === 'bigint' && BigInt.asUintN(64, t) === t) {
+      // An element store, inlined by V8 where setBigUint64 is a builtin call
+      // (b64 views the scratch buffer on little-endian hosts).
+      if ((at & 7) === 0 && this.b64 !== null) this.b64[at >> 3] = t;
+      else this.dv.setBigUint64(at, t, true);
+    } else {
+      // Kept out of this small function so that V8 inlines it.
+      this.otherTimeAt(at, t);
+    }
+  }
+
+  /** [`timeAt`](#timeAt) for anything but a BigInt in [0, 2^64). */
+  otherTimeAt(at, t) {
+    const dv = this.dv;
+    let ns;
     if (t === undefined || t === null) {
-      this.u64(0);
+      ns = 0;
+    } else if (typeof t === 'bigint') {
+      throw new InvalidInput(`time ${t} does not fit 64 bits`);
     } else if (typeof t === 'number') {
       if (!(t >= 0) || !Number.isFinite(t)) throw new InvalidInput(`time ${t} is not a non-negative number of ms`);
-      this.u64(Math.round(t * 1e6));
-    } else if (typeof t === 'bigint') {
-      if (t < 0n || t >= 18446744073709551616n) throw new InvalidInput(`time ${t} does not fit 64 bits`);
-      this.u64(t);
+      ns = Math.round(t * 1e6);
     } else if (Array.isArray(t) && t.length === 2) {
-      this.u64(BigInt(Math.trunc(t[0])) * 1000000000n + BigInt(Math.trunc(t[1])));
+      dv.setBigUint64(at, BigInt(Math.trunc(t[0])) * 1000000000n + BigInt(Math.trunc(t[1])), true);
+      return;
     } else if (t instanceof Date) {
-      this.u64(t.getTime() * 1e6);
+      ns = t.getTime() * 1e6;
     } else {
       throw new InvalidInput('a time is ms (number), ns (BigInt), [s, ns] or a Date');
     }
+    const hi = Math.floor(ns / TWO32);
+    dv.setUint32(at, (ns - hi * TWO32) >>> 0, true);
+    dv.setUint32(at + 4, hi >>> 0, true);
   }
 
   value(v, depth) {
@@ -486,8 +524,16 @@ export class Packer {
       // for-in with an own-property check reads them from V8's enum cache
       // without an array and loads each value by field index (about 3x
       // faster than Object.keys and a keyed load per attribute).
-      for (const k in a) {
-        if (hasOwn.call(a, k)) n += this.one(k, a[k], depth, nested);
+      const slot = this.slot;
+      n = objectAttrs(this, a);
+      if (n < 0) {
+        // A pair objectAttrs leaves to one(): all of them again, from the start.
+        this.pos = at + 4;
+        this.slot = slot;
+        n = 0;
+        for (const k in a) {
+          if (hasOwn.call(a, k)) n += this.one(k, a[k], depth, nested);
+        }
       }
     } else {
       throw new InvalidInput('attributes must be an object, a Map or [key, value] pairs');
@@ -521,19 +567,127 @@ export class Packer {
   }
 }
 
+/**
+ * Copies the `n` characters of `s` to `u8` at `at` (`n` bytes there are the
+ * caller's) and returns true when all are ASCII; false otherwise, having
+ * written only scratch bytes. Four characters per store: V8's per-character
+ * cost dominates short strings (glue.mjs measures it).
+ */
+function copyAscii(s, n, at, u8, dv) {
+  let or = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    const c = s.charCodeAt(i + 2);
+    const d = s.charCodeAt(i + 3);
+    or |= a | b | c | d;
+    dv.setUint32(at + i, a | (b << 8) | (c << 16) | (d << 24), true);
+  }
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    or |= c;
+    u8[at + i] = c;
+  }
+  return or < 0x80;
+}
+
+/**
+ * The pairs of plain object `a` for Packer.attrs when each is common: a key
+ * interned at this position last time (see internedIndex) and a scalar value
+ * that one() would write without registering anything (a string value
+ * strValue would not intern or count, and ASCII when copied). Writes them as
+ * one() would, with the cursor and views in locals, and returns their count;
+ * at the first other pair (or a full buffer) returns -1, having changed
+ * nothing but scratch bytes, and Packer.attrs packs them all through one().
+ * Everything is in this one function: V8 inlines neither a helper this large
+ * nor one() without making the loop slower.
+ */
+export function objectAttrs(p, a) {
+  let n = 0;
+  let pos = p.pos;
+  const u8 = p.u8;
+  const dv = p.dv;
+  const cap = p.cap;
+  let slot = p.slot;
+  for (const k in a) {
+    if (!hasOwn.call(a, k)) continue;
+    const v = a[k];
+    const at = slot++ & (SLOTS - 1);
+    if (p.slotStrings[at] === k && pos + 13 <= cap) {
+      const e = p.slotEntries[at];
+      let q = -1;
+      if (typeof v === 'string') {
+        const len = v.length;
+        const t = e.values;
+        if (t !== null && len <= MAX_INTERNED_UNITS) {
+          // A value of a key whose table still takes more: 4 bytes when
+          // known. (A full table counts its lookups: strValue's.)
+          const id = t.full ? undefined : t.ids.get(v);
+          if (id !== undefined) {
+            u8[pos + 4] = TAG_STR;
+            dv.setUint32(pos + 5, id, true);
+            q = pos + 9;
+          }
+        } else if (pos + 9 + len <= cap) {
+          // Not looked up (strValue's rule): the string, when ASCII.
+          if (copyAscii(v, len, pos + 9, u8, dv)) {
+            u8[pos + 4] = TAG_STR;
+            dv.setUint32(pos + 5, len, true);
+            q = pos + 9 + len;
+          }
+        }
+      } else if (typeof v === 'number') {
+        if (Number.isInteger(v) && v >= -INT64_LIMIT && v < INT64_LIMIT) {
+          const hi = Math.floor(v / TWO32);
+          u8[pos + 4] = TAG_INT;
+          dv.setUint32(pos + 5, (v - hi * TWO32) >>> 0, true);
+          dv.setUint32(pos + 9, hi >>> 0, true);
+        } else {
+          u8[pos + 4] = TAG_DOUBLE;
+          dv.setFloat64(pos + 5, v, true);
+        }
+        q = pos + 13;
+      } else if (typeof v === 'boolean') {
+        u8[pos + 4] = TAG_BOOL;
+        u8[pos + 5] = v ? 1 : 0;
+        q = pos + 6;
+      }
+      if (q >= 0) {
+        dv.setUint32(pos, e.id, true);
+        pos = q;
+        n++;
+        continue;
+      }
+    }
+    return -1;
+  }
+  p.pos = pos;
+  p.slot = slot;
+  return n;
+}
+
+/** Bytes of a packed span before its name: times, scope, ids, parent, flags, kind. */
+const SPAN_HEAD = 58;
+
 /** span: see index.d.ts (SpanData). `scope` is the scope id. */
 export function writeSpan(p, s, scope) {
-  p.u32(scope);
-  p.id(s.traceId, 16);
-  p.id(s.spanId, 8);
+  // The fixed head (58 bytes) at known offsets, after one check; the times
+  // first, so that they are 8-aligned for p.b64 (see packed.rs).
+  p.need(SPAN_HEAD);
+  const at = p.pos;
+  p.timeAt(at, s.startTime ?? s.startTimeUnixNano);
+  p.timeAt(at + 8, s.endTime ?? s.endTimeUnixNano);
+  p.dv.setUint32(at + 16, scope, true);
+  p.idAt(at + 20, s.traceId, 16);
+  p.idAt(at + 36, s.spanId, 8);
   const parent = s.parentSpanId;
   const hasParent = parent !== undefined && parent !== null && parent !== '';
-  p.u8v(hasParent ? 1 : 0);
-  p.id(hasParent ? parent : undefined, 8);
-  p.u32(s.flags ?? 0);
-  p.u8v(kindNumber(s.kind));
-  p.time(s.startTime ?? s.startTimeUnixNano);
-  p.time(s.endTime ?? s.endTimeUnixNano);
+  p.u8[at + 44] = hasParent ? 1 : 0;
+  p.idAt(at + 45, hasParent ? parent : undefined, 8);
+  p.dv.setUint32(at + 53, s.flags ?? 0, true);
+  p.u8[at + 57] = kindNumber(s.kind);
+  p.pos = at + SPAN_HEAD;
   p.name(s.name ?? '');
   p.str(s.traceState ?? '');
   const skipped = p.attrs(s.attributes);

@@ -285,3 +285,75 @@ test('interned string values: repeated, high-cardinality, unicode and empty valu
     assert.equal(spans[i].events[0].attributes[0].value.stringValue, methods[(i + 1) % methods.length]);
   }
 });
+
+test('plain-object attributes pack exactly as the same [key, value] pairs (pack.js common-pair path and its fallbacks)', async () => {
+  // Two exporters get the same spans, one with attributes as plain objects
+  // (their common pairs written by objectAttrs), one as arrays of pairs
+  // (always through Packer.one): the requests must be byte-identical while
+  // keys, names and values are interned, value tables fill, and a
+  // high-cardinality key stops being looked up.
+  let seed = 0x2545f491;
+  const rnd = (n) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const values = [
+    () => ['GET', 'POST', 'PUT', 'DELETE'][rnd(4)], // a low-cardinality key's values
+    () => `/api/v1/orders/${rnd(100000)}`, // high cardinality: fills the table, then not looked up
+    () => `v${rnd(40)}`, // 40 values: a full table that keeps hitting
+    () => 'é'.repeat(rnd(3)) + 'x', // non-ASCII (sometimes ASCII)
+    () => 'y'.repeat(60 + rnd(10)), // around the interned length
+    () => rnd(1000) - 500,
+    () => 2 ** 60 + rnd(1000) * 4096, // integral, past 2^53
+    () => rnd(1000) / 7,
+    () => [NaN, Infinity, -0][rnd(3)],
+    () => rnd(2) === 0,
+    () => [null, undefined][rnd(2)], // skipped, counted as dropped
+    () => [rnd(5), 'a', [true]], // nested: through one()
+    () => ({ inner: rnd(3) }),
+    () => BigInt(rnd(1000)) - 500n,
+    () => new Uint8Array([rnd(256), 1]),
+  ];
+  const keys = ['http.request.method', 'url.path', 'k.forty', 'k.utf8', 'k.long', 'int', 'big', 'dbl', 'odd', 'flag', 'nil', 'arr', 'kv', 'bigint', 'bytes'];
+  const make = () => {
+    const bodies = [];
+    const exp = new Exporter({
+      env: {}, maxQueueSize: 8192, maxExportBatchSize: 8192, scheduleDelayMs: 3_600_000,
+      fetch: async (u, i) => { bodies.push(new Uint8Array(i.body)); return new Response(null, { status: 200 }); }, ...quiet,
+    });
+    return { exp, bodies };
+  };
+  const a = make();
+  const b = make();
+  // Runs of spans of one shape (so that keys come back at the positions
+  // where objectAttrs looks for them): scalar keys only, a key whose value
+  // table is full, non-ASCII strings, values only one() packs (BigInt,
+  // bytes, null in the middle, nested), and keys at random.
+  const shapes = [[0, 1, 5, 6, 7, 9, 8], [0, 2, 5], [3, 9, 5, 4], [4, 0, 13, 14], [0, 5, 10, 9, 11, 12], null];
+  let shape = null;
+  for (let i = 0; i < 3000; i++) {
+    if (i % 25 === 0) shape = shapes[rnd(shapes.length)] ?? Array.from({ length: rnd(9) }, () => rnd(keys.length));
+    const pairs = [];
+    for (const k of shape) {
+      const key = rnd(200) === 0 ? `rare.${rnd(1000)}` : keys[k];
+      if (pairs.some(([x]) => x === key)) continue; // an object holds each key once
+      pairs.push([key, values[k]()]);
+    }
+    const span = (attributes, eventAttributes) => ({
+      traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: `op ${rnd(5)}`,
+      startTime: 1000n + BigInt(i), endTime: 2000n + BigInt(i), attributes,
+      events: [{ name: 'ev', time: 1500n, attributes: eventAttributes }],
+    });
+    const evPairs = [['message.type', ['SENT', 'RECEIVED'][rnd(2)]], ['message.id', rnd(100)]];
+    const s = seed;
+    assert.equal(a.exp.record(span(Object.fromEntries(pairs), Object.fromEntries(evPairs))), 'queued');
+    seed = s; // the same name for the second exporter
+    assert.equal(b.exp.record(span(pairs, evPairs)), 'queued');
+  }
+  assert.equal((await a.exp.shutdown(10_000)).exported, 3000);
+  assert.equal((await b.exp.shutdown(10_000)).exported, 3000);
+  assert.equal(a.bodies.length, b.bodies.length);
+  for (let i = 0; i < a.bodies.length; i++) assert.deepEqual(a.bodies[i], b.bodies[i], `request ${i}`);
+});
