@@ -603,7 +603,7 @@ function copyAscii(s, n, at, u8, dv) {
  * Everything is in this one function: V8 inlines neither a helper this large
  * nor one() without making the loop slower.
  */
-export function objectAttrs(p, a) {
+function objectAttrs(p, a) {
   let n = 0;
   let pos = p.pos;
   const u8 = p.u8;
