@@ -35,6 +35,8 @@ const VALUES_PER_KEY = 32;
  * (a high-cardinality key such as url.path).
  */
 const VALUE_TRIAL = 256;
+/** Values remembered per key before its value Map is looked up (a power of two). */
+const SEEN = 8;
 /** Positions remembered by the interned-string lookup (a power of two). */
 const SLOTS = 64;
 const INT64_LIMIT = 9223372036854775808; // 2^63
@@ -330,7 +332,9 @@ export class Packer {
   intern(k, isKey) {
     const id = this.internIndex(k);
     if (id === null) return;
-    const values = isKey ? { ids: new Map(), full: false, tries: 0, hits: 0 } : null;
+    // `seen`: the last value looked up per value length (mod SEEN) and its
+    // id, compared before the Map (the same string objects come back).
+    const values = isKey ? { ids: new Map(), full: false, tries: 0, hits: 0, seen: new Array(2 * SEEN).fill(null) } : null;
     this.interned.set(k, { id, values });
   }
 
@@ -623,7 +627,20 @@ function objectAttrs(p, a) {
         if (t !== null && len <= MAX_INTERNED_UNITS) {
           // A value of a key whose table still takes more: 4 bytes when
           // known. (A full table counts its lookups: strValue's.)
-          const id = t.full ? undefined : t.ids.get(v);
+          let id;
+          if (!t.full) {
+            const c = 2 * (len & (SEEN - 1));
+            const seen = t.seen;
+            if (seen[c] === v) {
+              id = seen[c + 1];
+            } else {
+              id = t.ids.get(v);
+              if (id !== undefined) {
+                seen[c] = v;
+                seen[c + 1] = id;
+              }
+            }
+          }
           if (id !== undefined) {
             u8[pos + 4] = TAG_STR;
             dv.setUint32(pos + 5, id, true);
@@ -670,8 +687,183 @@ function objectAttrs(p, a) {
 /** Bytes of a packed span before its name: times, scope, ids, parent, flags, kind. */
 const SPAN_HEAD = 58;
 
-/** span: see index.d.ts (SpanData). `scope` is the scope id. */
+/**
+ * span: see index.d.ts (SpanData). `scope` is the scope id. The common span
+ * is packed by commonSpan with the cursor in a local; any other goes through
+ * writeAnySpan, which packs every span the same way.
+ */
 export function writeSpan(p, s, scope) {
+  const at = p.pos;
+  const slot = p.slot;
+  const end = commonSpan(p, s, scope);
+  if (end >= 0) {
+    p.pos = end;
+    return;
+  }
+  p.pos = at;
+  p.slot = slot;
+  writeAnySpan(p, s, scope);
+}
+
+/** A 16- or 8-byte id the common path copies: a Uint8Array of that length. */
+function isIdBytes(v, len) {
+  return v instanceof Uint8Array && v.length === len;
+}
+
+/**
+ * A dropped count as Packer.count writes it, or -1 when it is not a plain
+ * count (count() decides: it converts or throws).
+ */
+function commonCount(c) {
+  if (c === undefined || c === null) return 0;
+  if (typeof c !== 'number' || !(c >= 0)) return -1;
+  return c > 4294967295 ? 4294967295 : c;
+}
+
+/**
+ * The interned id of name `s` at the packer's next slot (internedIndex's
+ * lookup, without packing), or -1 when `s` is not an interned string.
+ */
+function commonName(p, s, slot) {
+  const at = slot & (SLOTS - 1);
+  if (p.slotStrings[at] === s) return p.slotEntries[at].id;
+  if (typeof s !== 'string') return -1;
+  const e = p.interned.get(s);
+  if (e === undefined) return -1;
+  p.slotStrings[at] = s;
+  p.slotEntries[at] = e;
+  return e.id;
+}
+
+/** Whether `a` is attributes objectAttrs may take: a plain object (not an array or a Map). */
+function isPlainAttrs(a) {
+  return typeof a === 'object' && a !== null && !Array.isArray(a) && !(a instanceof Map);
+}
+
+/**
+ * Packs span `s` at the packer's position as writeAnySpan would when it is
+ * common: Uint8Array ids, BigInt times, interned names, plain-object
+ * attributes objectAttrs takes, no trace state, links, or status message,
+ * counts that are plain numbers. Returns the end position, or -1 (having
+ * changed only scratch bytes and name slots, a cache) for any other span.
+ * V8 inlines little of writeAnySpan's calls; here the cursor stays local.
+ */
+function commonSpan(p, s, scope) {
+  const at = p.pos;
+  const b64 = p.b64;
+  if ((at & 7) !== 0 || b64 === null || at + SPAN_HEAD + 16 > p.cap) return -1;
+  const start = s.startTime ?? s.startTimeUnixNano;
+  const end = s.endTime ?? s.endTimeUnixNano;
+  if (typeof start !== 'bigint' || typeof end !== 'bigint' || BigInt.asUintN(64, start) !== start || BigInt.asUintN(64, end) !== end) return -1;
+  const traceId = s.traceId;
+  const spanId = s.spanId;
+  const parent = s.parentSpanId;
+  const hasParent = parent !== undefined && parent !== null && parent !== '';
+  if (!isIdBytes(traceId, 16) || !isIdBytes(spanId, 8) || (hasParent && !isIdBytes(parent, 8))) return -1;
+  const flags = s.flags ?? 0;
+  const kind = s.kind ?? 1;
+  if (typeof flags !== 'number' || typeof kind !== 'number' || !(kind >= 0 && kind <= 5) || !Number.isInteger(kind)) return -1;
+  const ts = s.traceState;
+  if (ts !== undefined && ts !== null && ts !== '') return -1;
+  const dropped = commonCount(s.droppedAttributesCount);
+  const events = s.events ?? EMPTY;
+  const droppedEvents = commonCount(s.droppedEventsCount);
+  const links = s.links;
+  const droppedLinks = commonCount(s.droppedLinksCount);
+  if (dropped < 0 || droppedEvents < 0 || droppedLinks < 0 || !Array.isArray(events)) return -1;
+  if (links !== undefined && links !== null && !(Array.isArray(links) && links.length === 0)) return -1;
+  const st = s.status;
+  const code = st === undefined || st === null ? undefined : st.code;
+  const status = code === undefined || code === null || code === 'unset' ? 0 : code === 'ok' ? 1 : code === 'error' ? 2 : code === 0 || code === 1 || code === 2 ? code : -1;
+  const msg = st === undefined || st === null ? undefined : st.message;
+  if (status < 0 || (msg !== undefined && msg !== null && msg !== '')) return -1;
+  const attrs = s.attributes;
+  if (attrs !== undefined && attrs !== null && !isPlainAttrs(attrs)) return -1;
+  let slot = p.slot;
+  const name = commonName(p, s.name ?? '', slot++);
+  if (name < 0) return -1;
+
+  const u8 = p.u8;
+  const dv = p.dv;
+  b64[at >> 3] = start;
+  b64[(at >> 3) + 1] = end;
+  dv.setUint32(at + 16, scope, true);
+  for (let i = 0; i < 16; i += 4) {
+    dv.setUint32(at + 20 + i, traceId[i] | (traceId[i + 1] << 8) | (traceId[i + 2] << 16) | (traceId[i + 3] << 24), true);
+  }
+  dv.setUint32(at + 36, spanId[0] | (spanId[1] << 8) | (spanId[2] << 16) | (spanId[3] << 24), true);
+  dv.setUint32(at + 40, spanId[4] | (spanId[5] << 8) | (spanId[6] << 16) | (spanId[7] << 24), true);
+  u8[at + 44] = hasParent ? 1 : 0;
+  if (hasParent) {
+    dv.setUint32(at + 45, parent[0] | (parent[1] << 8) | (parent[2] << 16) | (parent[3] << 24), true);
+    dv.setUint32(at + 49, parent[4] | (parent[5] << 8) | (parent[6] << 16) | (parent[7] << 24), true);
+  } else {
+    dv.setUint32(at + 45, 0, true);
+    dv.setUint32(at + 49, 0, true);
+  }
+  dv.setUint32(at + 53, flags, true);
+  u8[at + 57] = kind;
+  dv.setUint32(at + 58, name, true);
+  dv.setUint32(at + 62, 0, true); // trace state
+  let pos = at + 66;
+  let n = 0;
+  if (attrs !== undefined && attrs !== null) {
+    p.pos = pos + 4;
+    p.slot = slot;
+    n = objectAttrs(p, attrs);
+    if (n < 0) return -1;
+    slot = p.slot;
+  } else {
+    p.pos = pos + 4;
+  }
+  dv.setUint32(pos, n, true);
+  pos = p.pos;
+  if (pos + 8 > p.cap) return -1;
+  dv.setUint32(pos, dropped, true);
+  dv.setUint32(pos + 4, events.length, true);
+  pos += 8;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (typeof e !== 'object' || e === null || pos + 20 > p.cap) return -1;
+    const t = e.time ?? e.timeUnixNano;
+    const ea = e.attributes;
+    const ed = commonCount(e.droppedAttributesCount);
+    if (typeof t !== 'bigint' || BigInt.asUintN(64, t) !== t || ed < 0) return -1;
+    if (ea !== undefined && ea !== null && !isPlainAttrs(ea)) return -1;
+    const en = commonName(p, e.name ?? '', slot++);
+    if (en < 0) return -1;
+    if ((pos & 7) === 0) b64[pos >> 3] = t;
+    else dv.setBigUint64(pos, t, true);
+    dv.setUint32(pos + 8, en, true);
+    pos += 12;
+    n = 0;
+    p.pos = pos + 4;
+    if (ea !== undefined && ea !== null) {
+      p.slot = slot;
+      n = objectAttrs(p, ea);
+      if (n < 0) return -1;
+      slot = p.slot;
+    }
+    dv.setUint32(pos, n, true);
+    pos = p.pos;
+    if (pos + 4 > p.cap) return -1;
+    dv.setUint32(pos, ed, true);
+    pos += 4;
+  }
+  if (pos + 17 > p.cap) return -1;
+  dv.setUint32(pos, droppedEvents, true);
+  dv.setUint32(pos + 4, 0, true); // links
+  dv.setUint32(pos + 8, droppedLinks, true);
+  u8[pos + 12] = status;
+  dv.setUint32(pos + 13, 0, true); // status message
+  p.slot = slot;
+  return pos + 17;
+}
+
+const EMPTY = Object.freeze([]);
+
+/** writeSpan for every span (the reference the common path matches). */
+export function writeAnySpan(p, s, scope) {
   // The fixed head (58 bytes) at known offsets, after one check; the times
   // first, so that they are 8-aligned for p.b64 (see packed.rs).
   p.need(SPAN_HEAD);

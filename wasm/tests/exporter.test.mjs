@@ -357,3 +357,75 @@ test('plain-object attributes pack exactly as the same [key, value] pairs (pack.
   assert.equal(a.bodies.length, b.bodies.length);
   for (let i = 0; i < a.bodies.length; i++) assert.deepEqual(a.bodies[i], b.bodies[i], `request ${i}`);
 });
+
+test('writeSpan packs every span exactly as writeAnySpan does (the common-span path and its fallbacks)', async () => {
+  const { writeSpan, writeAnySpan } = await import('../js/pack.js');
+  let seed = 0x9e3779b9;
+  const rnd = (n) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const bytes = (n) => Uint8Array.from({ length: n }, () => rnd(256));
+  const one = (...choices) => choices[rnd(choices.length)];
+  // Mostly the common value (so that many spans take the common path whole), now and then another.
+  const usually = (common, ...others) => (rnd(16) === 0 ? one(...others) : common);
+  const attrs = () => {
+    const o = {};
+    const n = rnd(6);
+    for (let i = 0; i < n; i++) {
+      o[one('http.request.method', 'url.path', 'server.port', 'ok', 'ratio', `k${rnd(30)}`)] = usually(
+        () => one('GET', 'POST', `/p/${rnd(1000)}`, rnd(70000), rnd(2) === 0, rnd(100) / 3),
+        () => 'é', () => null, () => [1, 'x'], () => 5n,
+      )();
+    }
+    return usually(o, Object.entries(o), new Map(Object.entries(o)), undefined, null);
+  };
+  const span = () => {
+    const s = {
+      traceId: usually(bytes(16), '0af7651916cd43dd8448eb211c80319c', bytes(15), undefined),
+      spanId: usually(bytes(8), 'b7ad6b7169203331'),
+      parentSpanId: one(undefined, bytes(8), usually(null, '', 'b7ad6b7169203332')),
+      flags: usually(one(undefined, 1, 0x301), '1', -1),
+      name: usually(one('GET /a', `op ${rnd(3)}`), 'é op', undefined, 7),
+      kind: usually(one(undefined, 1, 2, 3), 'server', 9, null, 2.5),
+      startTime: usually(1_700_000_000_000_000_000n + BigInt(rnd(1000)), 1700000000000.5, -1n, 2n ** 64n, undefined),
+      endTime: usually(1_700_000_000_100_000_000n, [1700000000, 5], new Date(5)),
+      traceState: usually(undefined, '', 'a=b', null),
+      attributes: attrs(),
+      droppedAttributesCount: usually(one(undefined, 3), -1, 1.5, '2', 2 ** 40),
+      events: usually(one(undefined, [], [{ name: 'ev', time: 5n, attributes: attrs() }]),
+        [{ name: 'ev', time: 5n }, { name: one('ev2', 'é'), time: one(6n, 6), attributes: attrs(), droppedAttributesCount: one(undefined, 2) }], [null], 'x'),
+      droppedEventsCount: usually(undefined, 1, NaN),
+      links: usually(one(undefined, []), [{ traceId: bytes(16), spanId: bytes(8), attributes: attrs() }], null),
+      droppedLinksCount: usually(one(undefined, 0, 4), null, -2),
+      status: usually(one(undefined, { code: 'ok' }, { code: 'error' }, { code: 1 }), { code: 'error', message: 'boom' }, { code: 'OK' }, { code: 5 }, 'ok', null),
+    };
+    return s;
+  };
+  const a = new Exporter({ env: {}, ...quiet });
+  const b = new Exporter({ env: {}, ...quiet });
+  const pa = a._packer;
+  const pb = b._packer;
+  const pack = (p, write, s) => {
+    try {
+      const len = p.pack(write, s, 0);
+      return p.u8.slice(0, len);
+    } catch (e) {
+      return `${e.name}: ${e.message}`;
+    }
+  };
+  let common = 0;
+  for (let i = 0; i < 4000; i++) {
+    const s = span();
+    // Also the same object shapes and values many times in a row, as an app records them.
+    for (let r = 0; r < 1 + rnd(3); r++) {
+      const x = pack(pa, writeSpan, s);
+      const y = pack(pb, writeAnySpan, s);
+      assert.deepEqual(x, y, `span ${i}`);
+      if (typeof x !== 'string') common++;
+    }
+  }
+  assert.ok(common > 1000, `${common} spans packed`);
+});
