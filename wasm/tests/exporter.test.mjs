@@ -10,6 +10,18 @@ import { decodeRequestOneofs, canonDecodedKv } from './otlp.mjs';
 
 const quiet = { onLog: () => {} };
 
+/** xorshift32 from `seed`: `rnd(n)` is in [0, n); `rnd.state()` reads the state, `rnd.state(s)` sets it. */
+function xorshift(seed) {
+  const rnd = (n) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  rnd.state = (s) => (s === undefined ? seed : (seed = s));
+  return rnd;
+}
+
 test('exports to a real loopback receiver (protobuf, then gzip)', async () => {
   const rx = await startReceiver();
   try {
@@ -292,13 +304,7 @@ test('plain-object attributes pack exactly as the same [key, value] pairs (pack.
   // (always through Packer.one): the requests must be byte-identical while
   // keys, names and values are interned, value tables fill, and a
   // high-cardinality key stops being looked up.
-  let seed = 0x2545f491;
-  const rnd = (n) => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) % n;
-  };
+  const rnd = xorshift(0x2545f491);
   const values = [
     () => ['GET', 'POST', 'PUT', 'DELETE'][rnd(4)], // a low-cardinality key's values
     () => `/api/v1/orders/${rnd(100000)}`, // high cardinality: fills the table, then not looked up
@@ -347,9 +353,9 @@ test('plain-object attributes pack exactly as the same [key, value] pairs (pack.
       events: [{ name: 'ev', time: 1500n, attributes: eventAttributes }],
     });
     const evPairs = [['message.type', ['SENT', 'RECEIVED'][rnd(2)]], ['message.id', rnd(100)]];
-    const s = seed;
+    const s = rnd.state();
     assert.equal(a.exp.record(span(Object.fromEntries(pairs), Object.fromEntries(evPairs))), 'queued');
-    seed = s; // the same name for the second exporter
+    rnd.state(s); // the same name for the second exporter
     assert.equal(b.exp.record(span(pairs, evPairs)), 'queued');
   }
   assert.equal((await a.exp.shutdown(10_000)).exported, 3000);
@@ -360,13 +366,7 @@ test('plain-object attributes pack exactly as the same [key, value] pairs (pack.
 
 test('writeSpan packs every span exactly as writeAnySpan does (the common-span path and its fallbacks)', async () => {
   const { writeSpan, writeAnySpan } = await import('../js/pack.js');
-  let seed = 0x9e3779b9;
-  const rnd = (n) => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) % n;
-  };
+  const rnd = xorshift(0x9e3779b9);
   const bytes = (n) => Uint8Array.from({ length: n }, () => rnd(256));
   const one = (...choices) => choices[rnd(choices.length)];
   // Mostly the common value (so that many spans take the common path whole), now and then another.
