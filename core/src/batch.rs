@@ -276,6 +276,9 @@ impl Batcher {
 
     /// Encodes `span` into the queue. Never blocks on I/O and never allocates;
     /// a refused span is counted under its [`DropReason`] and returned as `Err`.
+    // On wasm, compiled in the frontend crate (built for speed inside the
+    // size-optimised module) with the checked span writer it calls.
+    #[cfg_attr(target_family = "wasm", inline)]
     pub fn record(&self, scope: ScopeId, span: &Span<'_>) -> Result<Enqueued, DropReason> {
         let sid = scope.0 as usize;
         let mut q = self.lock();

@@ -1264,6 +1264,7 @@ fn event_len(e: &Event<'_>, l: &SpanLimits) -> usize {
         + opt_varint_field(dropped as u64)
 }
 
+#[cfg_attr(target_family = "wasm", inline)]
 fn write_event(w: &mut Writer<'_>, e: &Event<'_>, l: &SpanLimits) {
     let (n, dropped) = limited(e.attributes.len(), l.attributes_per_event, e.dropped_attributes_count);
     let vl = l.value_len();
@@ -1363,9 +1364,11 @@ pub fn write_span_entry(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits
     write_span_entry_checked(w, span, limits);
 }
 
-/// The checked path of [`write_span_entry`], for every span.
-#[cold]
-#[inline(never)]
+/// The checked path of [`write_span_entry`], for every span. On wasm it is
+/// every span's path, and `#[inline]` has it compiled in the frontend crate,
+/// which the size-optimised module builds for speed (scripts/wasm.sh).
+#[cfg_attr(not(target_family = "wasm"), cold, inline(never))]
+#[cfg_attr(target_family = "wasm", inline)]
 fn write_span_entry_checked(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
     // Spans are usually 128 B to 16 KiB: a 2-byte length, moved otherwise.
     let start = w.begin(2, 2);
@@ -1385,8 +1388,10 @@ pub fn write_span(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
     write_span_checked(w, span, limits);
 }
 
-/// The checked path of [`write_span`], for every span.
-#[inline(never)]
+/// The checked path of [`write_span`], for every span (on wasm, compiled in
+/// the frontend crate: see [`write_span_entry_checked`]).
+#[cfg_attr(not(target_family = "wasm"), inline(never))]
+#[cfg_attr(target_family = "wasm", inline)]
 fn write_span_checked(w: &mut Writer<'_>, span: &Span<'_>, limits: &SpanLimits) {
     let vl = limits.value_len();
     let (na, da) = limited(
