@@ -415,9 +415,16 @@ export class Exporter {
     // body when called, as the Fetch and File API specifications say). A
     // custom fetch must be done with `body` when its promise settles.
     const len = core.bodyLen();
-    if (this._body.length < len) this._body = new Uint8Array(Math.max(len, this._body.length * 2));
-    this._body.set(new Uint8Array(this._packer.memory.buffer, core.bodyPtr(), len));
-    let body = this._body.subarray(0, len);
+    const ptr = core.bodyPtr();
+    // The copy lands 2 KiB off the source's position within a 4 KiB page
+    // (when the buffer starts on a page, as large ones do): on some x86 CPUs
+    // memcpy of a source and destination a few bytes apart modulo 4 KiB is
+    // an order of magnitude slower (measured here: 87 against 6 us for a
+    // 254 KB request).
+    const at = (ptr + 2048) & 4095;
+    if (this._body.length < at + len) this._body = new Uint8Array(4096 + Math.max(len, this._body.length * 2));
+    let body = this._body.subarray(at, at + len);
+    body.set(new Uint8Array(this._packer.memory.buffer, ptr, len));
     const headers = { ...this._headers, 'content-type': 'application/x-protobuf' };
     const timeoutMs = core.timeoutMs();
     const controller = new AbortController();
