@@ -193,6 +193,9 @@ impl<'a> Reader<'a> {
                 }
             };
         }
+        if n == 0 {
+            return ""; // trace state and status message, mostly: no call to validate nothing
+        }
         let b = self.bytes(n as usize);
         match std::str::from_utf8(b) {
             Ok(s) => s,
