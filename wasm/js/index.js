@@ -151,6 +151,11 @@ export class Exporter {
     this._endpoint = this._core.endpoint;
     this._headers = Object.fromEntries(this._core.headers());
     this._gzip = this._core.gzip;
+    if (this._gzip && typeof globalThis.CompressionStream !== 'function') {
+      // Engines without it (Safari before 16.4): every gzip request would fail; send them as they are.
+      this._gzip = false;
+      log('warn', 'gzip compression is configured, but this JavaScript engine has no CompressionStream: requests are sent uncompressed');
+    }
     this._scopeName = options.scopeName ?? 'otlpx-wasm';
     this._scopeVersion = options.scopeVersion ?? version;
     this._defaultScope = undefined;

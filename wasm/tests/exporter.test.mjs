@@ -429,3 +429,23 @@ test('writeSpan packs every span exactly as writeAnySpan does (the common-span p
   }
   assert.ok(common > 1000, `${common} spans packed`);
 });
+
+test('gzip configured on an engine without CompressionStream: a warning, and requests go uncompressed', async () => {
+  const saved = globalThis.CompressionStream;
+  const logs = [];
+  const sent = [];
+  try {
+    delete globalThis.CompressionStream;
+    const exp = new Exporter({
+      env: { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' },
+      fetch: async (u, i) => { sent.push(i.headers['content-encoding'] ?? 'identity'); return new Response(null, { status: 200 }); },
+      onLog: (level, message) => logs.push(`${level}: ${message}`),
+    });
+    assert.equal(exp.record({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'x' }), 'queued');
+    assert.equal((await exp.shutdown(5000)).exported, 1);
+  } finally {
+    globalThis.CompressionStream = saved;
+  }
+  assert.deepEqual(sent, ['identity']);
+  assert.ok(logs.some((l) => l.startsWith('warn: ') && l.includes('CompressionStream')), logs.join('\n'));
+});
