@@ -308,17 +308,8 @@ export class Packer {
 
   /** Packs the interned index of `s` and returns its entry, or returns null when `s` is not interned. */
   internedIndex(s) {
-    // Spans of one shape repeat their keys and names in the same order: the
-    // string at this position last time is compared first (immediate when it
-    // is the same string object, as literal keys are), before the Map.
-    const slot = this.slot++ & (SLOTS - 1);
-    let e = this.slotEntries[slot];
-    if (this.slotStrings[slot] !== s) {
-      e = this.interned.get(s);
-      if (e === undefined) return null;
-      this.slotStrings[slot] = s;
-      this.slotEntries[slot] = e;
-    }
+    const e = interned(this, s, this.slot++);
+    if (e === undefined) return null;
     this.u32(e.id);
     return e;
   }
@@ -366,12 +357,8 @@ export class Packer {
 
   /** [`id`](#id) at `at`, whose `len` bytes the caller checked; `pos` does not move. */
   idAt(at, v, len) {
-    if (v instanceof Uint8Array && v.length === len) {
-      // Four bytes per store (len is 8 or 16): about twice as fast as a byte loop.
-      const dv = this.dv;
-      for (let i = 0; i < len; i += 4) {
-        dv.setUint32(at + i, v[i] | (v[i + 1] << 8) | (v[i + 2] << 16) | (v[i + 3] << 24), true);
-      }
+    if (isIdBytes(v, len)) {
+      putId(this.dv, at, v, len);
     } else {
       // Kept out of this small function so that V8 inlines it.
       this.otherIdAt(at, v, len);
@@ -408,10 +395,7 @@ export class Packer {
     // One BigInt operation for the range check (TurboFan lowers asUintN(64));
     // two comparisons with BigInt constants cost about twice as much.
     if (typeof t === 'bigint' && BigInt.asUintN(64, t) === t) {
-      // An element store, inlined by V8 where setBigUint64 is a builtin call
-      // (b64 views the scratch buffer on little-endian hosts).
-      if ((at & 7) === 0 && this.b64 !== null) this.b64[at >> 3] = t;
-      else this.dv.setBigUint64(at, t, true);
+      putTime(this, at, t);
     } else {
       // Kept out of this small function so that V8 inlines it.
       this.otherTimeAt(at, t);
@@ -565,9 +549,13 @@ export class Packer {
   }
 
   count(c) {
-    const n = c === undefined || c === null ? 0 : Number(c);
-    if (!(n >= 0)) throw new InvalidInput(`count ${c} is not a non-negative number`);
-    this.u32(n > 4294967295 ? 4294967295 : n);
+    let n = commonCount(c);
+    if (n < 0) {
+      n = Number(c);
+      if (!(n >= 0)) throw new InvalidInput(`count ${c} is not a non-negative number`);
+      if (n > 4294967295) n = 4294967295;
+    }
+    this.u32(n);
   }
 }
 
@@ -710,14 +698,31 @@ export function writeSpan(p, s, scope) {
   writeAnySpan(p, s, scope);
 }
 
-/** A 16- or 8-byte id the common path copies: a Uint8Array of that length. */
+/**
+ * Stores time `t`, a BigInt in [0, 2^64), at `at`: an element store where
+ * it is 8-aligned (b64 views the scratch buffer on little-endian hosts), which
+ * V8 inlines where DataView's setBigUint64 is a builtin call.
+ */
+function putTime(p, at, t) {
+  if ((at & 7) === 0 && p.b64 !== null) p.b64[at >> 3] = t;
+  else p.dv.setBigUint64(at, t, true);
+}
+
+/** An id given as bytes: a Uint8Array of `len` (16 or 8) bytes. */
 function isIdBytes(v, len) {
   return v instanceof Uint8Array && v.length === len;
 }
 
+/** Stores id bytes `v` (see isIdBytes) at `at`, four bytes per store: about twice as fast as a byte loop. */
+function putId(dv, at, v, len) {
+  for (let i = 0; i < len; i += 4) {
+    dv.setUint32(at + i, v[i] | (v[i + 1] << 8) | (v[i + 2] << 16) | (v[i + 3] << 24), true);
+  }
+}
+
 /**
- * A dropped count as Packer.count writes it, or -1 when it is not a plain
- * count (count() decides: it converts or throws).
+ * A dropped count given as a number (or absent) as Packer.count writes it,
+ * or -1 for anything else (count() converts it or throws).
  */
 function commonCount(c) {
   if (c === undefined || c === null) return 0;
@@ -726,18 +731,27 @@ function commonCount(c) {
 }
 
 /**
- * The interned id of name `s` at the packer's next slot (internedIndex's
- * lookup, without packing), or -1 when `s` is not an interned string.
+ * The interned entry of `s` ({id, values}), or undefined, looked up at
+ * position `slot` of the packer's span: spans of one shape repeat their keys
+ * and names in the same order, so the string at this position last time is
+ * compared first (immediate when it is the same string object, as literal
+ * keys are), before the Map.
  */
-function commonName(p, s, slot) {
+function interned(p, s, slot) {
   const at = slot & (SLOTS - 1);
-  if (p.slotStrings[at] === s) return p.slotEntries[at].id;
-  if (typeof s !== 'string') return -1;
+  if (p.slotStrings[at] === s) return p.slotEntries[at];
   const e = p.interned.get(s);
-  if (e === undefined) return -1;
-  p.slotStrings[at] = s;
-  p.slotEntries[at] = e;
-  return e.id;
+  if (e !== undefined) {
+    p.slotStrings[at] = s;
+    p.slotEntries[at] = e;
+  }
+  return e;
+}
+
+/** The interned id of name `s` at position `slot` (see interned), or -1. */
+function commonName(p, s, slot) {
+  const e = interned(p, s, slot);
+  return e === undefined ? -1 : e.id;
 }
 
 /** Whether `a` is attributes objectAttrs may take: a plain object (not an array or a Map). */
@@ -793,15 +807,11 @@ function commonSpan(p, s, scope) {
   b64[at >> 3] = start;
   b64[(at >> 3) + 1] = end;
   dv.setUint32(at + 16, scope, true);
-  for (let i = 0; i < 16; i += 4) {
-    dv.setUint32(at + 20 + i, traceId[i] | (traceId[i + 1] << 8) | (traceId[i + 2] << 16) | (traceId[i + 3] << 24), true);
-  }
-  dv.setUint32(at + 36, spanId[0] | (spanId[1] << 8) | (spanId[2] << 16) | (spanId[3] << 24), true);
-  dv.setUint32(at + 40, spanId[4] | (spanId[5] << 8) | (spanId[6] << 16) | (spanId[7] << 24), true);
+  putId(dv, at + 20, traceId, 16);
+  putId(dv, at + 36, spanId, 8);
   u8[at + 44] = hasParent ? 1 : 0;
   if (hasParent) {
-    dv.setUint32(at + 45, parent[0] | (parent[1] << 8) | (parent[2] << 16) | (parent[3] << 24), true);
-    dv.setUint32(at + 49, parent[4] | (parent[5] << 8) | (parent[6] << 16) | (parent[7] << 24), true);
+    putId(dv, at + 45, parent, 8);
   } else {
     dv.setUint32(at + 45, 0, true);
     dv.setUint32(at + 49, 0, true);
@@ -837,8 +847,7 @@ function commonSpan(p, s, scope) {
     if (ea !== undefined && ea !== null && !isPlainAttrs(ea)) return -1;
     const en = commonName(p, e.name ?? '', slot++);
     if (en < 0) return -1;
-    if ((pos & 7) === 0) b64[pos >> 3] = t;
-    else dv.setBigUint64(pos, t, true);
+    putTime(p, pos, t);
     dv.setUint32(pos + 8, en, true);
     pos += 12;
     n = 0;
