@@ -212,10 +212,7 @@ export class Packer {
       this.pos += 8;
       return;
     }
-    const hi = Math.floor(v / TWO32);
-    const lo = v - hi * TWO32;
-    this.dv.setUint32(this.pos, lo >>> 0, true);
-    this.dv.setUint32(this.pos + 4, hi >>> 0, true);
+    putNumber64(this.dv, this.pos, v);
     this.pos += 8;
   }
 
@@ -421,9 +418,7 @@ export class Packer {
     } else {
       throw new InvalidInput('a time is ms (number), ns (BigInt), [s, ns] or a Date');
     }
-    const hi = Math.floor(ns / TWO32);
-    dv.setUint32(at, (ns - hi * TWO32) >>> 0, true);
-    dv.setUint32(at + 4, hi >>> 0, true);
+    putNumber64(dv, at, ns);
   }
 
   value(v, depth) {
@@ -560,6 +555,16 @@ export class Packer {
 }
 
 /**
+ * Stores number `v` (an integer in [-2^63, 2^64) where it matters) at `at` as a little-endian
+ * 64-bit word, two's complement when negative: its high and low 32 bits.
+ */
+function putNumber64(dv, at, v) {
+  const hi = Math.floor(v / TWO32);
+  dv.setUint32(at, (v - hi * TWO32) >>> 0, true);
+  dv.setUint32(at + 4, hi >>> 0, true);
+}
+
+/**
  * Copies the `n` characters of `s` to `u8` at `at` (`n` bytes there are the
  * caller's) and returns true when all are ASCII; false otherwise, having
  * written only scratch bytes. Four characters per store: V8's per-character
@@ -649,10 +654,8 @@ function objectAttrs(p, a) {
           dv.setUint32(pos + 5, v >>> 0, true);
           dv.setUint32(pos + 9, v < 0 ? 0xffffffff : 0, true);
         } else if (Number.isInteger(v) && v >= -INT64_LIMIT && v < INT64_LIMIT) {
-          const hi = Math.floor(v / TWO32);
           u8[pos + 4] = TAG_INT;
-          dv.setUint32(pos + 5, (v - hi * TWO32) >>> 0, true);
-          dv.setUint32(pos + 9, hi >>> 0, true);
+          putNumber64(dv, pos + 5, v);
         } else {
           u8[pos + 4] = TAG_DOUBLE;
           dv.setFloat64(pos + 5, v, true);
