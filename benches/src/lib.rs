@@ -45,6 +45,7 @@
 //! - `http.request.resend` is `d12 % 20 == 0`.
 
 pub mod export;
+pub mod floor;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -301,19 +302,21 @@ impl StandardSpan {
         ]
     }
 
-    /// Calls `f` with an otlpx view of this span. Allocation-free: the
-    /// attribute and event arrays live on the stack for the call.
+    /// The span's event, with `attributes` (see [`Self::event_attributes`]).
     #[inline]
-    pub fn with_view<R>(&self, f: impl FnOnce(&Span<'_>) -> R) -> R {
-        let attributes = self.attributes();
-        let event_attributes = self.event_attributes();
-        let events = [Event {
+    pub fn event<'a>(&'a self, attributes: &'a [KeyValue<'a>]) -> Event<'a> {
+        Event {
             time_unix_nano: self.event_time_unix_nano,
             name: EVENT_NAME,
-            attributes: &event_attributes,
+            attributes,
             dropped_attributes_count: 0,
-        }];
-        let span = Span {
+        }
+    }
+
+    /// The otlpx view of this span over its attribute and event arrays.
+    #[inline]
+    pub fn view<'a>(&'a self, attributes: &'a [KeyValue<'a>], events: &'a [Event<'a>]) -> Span<'a> {
+        Span {
             trace_id: self.trace_id,
             span_id: self.span_id,
             trace_state: "",
@@ -323,15 +326,24 @@ impl StandardSpan {
             kind: SpanKind::Server,
             start_time_unix_nano: self.start_time_unix_nano,
             end_time_unix_nano: self.end_time_unix_nano,
-            attributes: &attributes,
+            attributes,
             dropped_attributes_count: 0,
-            events: &events,
+            events,
             dropped_events_count: 0,
             links: &[],
             dropped_links_count: 0,
             status: Status::OK,
-        };
-        f(&span)
+        }
+    }
+
+    /// Calls `f` with an otlpx view of this span. Allocation-free: the
+    /// attribute and event arrays live on the stack for the call.
+    #[inline]
+    pub fn with_view<R>(&self, f: impl FnOnce(&Span<'_>) -> R) -> R {
+        let attributes = self.attributes();
+        let event_attributes = self.event_attributes();
+        let events = [self.event(&event_attributes)];
+        f(&self.view(&attributes, &events))
     }
 }
 
@@ -383,6 +395,27 @@ impl StandardBatch {
         for s in &self.spans {
             s.with_view(&mut f);
         }
+    }
+
+    /// Calls `f` with views of every span built beforehand (the attribute
+    /// and event arrays in vectors), for the rows that time encoding from
+    /// ready views, as the SDK path's row times encoding from ready `SpanData`.
+    pub fn with_prebuilt_views<R>(&self, f: impl FnOnce(&[Span<'_>]) -> R) -> R {
+        let attributes: Vec<[KeyValue<'_>; 8]> = self.spans.iter().map(StandardSpan::attributes).collect();
+        let event_attributes: Vec<[KeyValue<'_>; 2]> = self.spans.iter().map(StandardSpan::event_attributes).collect();
+        let events: Vec<[Event<'_>; 1]> = self
+            .spans
+            .iter()
+            .zip(&event_attributes)
+            .map(|(s, attributes)| [s.event(attributes)])
+            .collect();
+        let views: Vec<Span<'_>> = self
+            .spans
+            .iter()
+            .zip(attributes.iter().zip(&events))
+            .map(|(s, (attributes, events))| s.view(attributes, events))
+            .collect();
+        f(&views)
     }
 
     /// The batcher configuration of the benchmarks: room for 8 batches

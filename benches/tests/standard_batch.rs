@@ -5,7 +5,7 @@
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
-use otlpx_benches::{fnv1a64, StandardBatch, SPANS, STANDARD_REQUEST_FNV1A64, STANDARD_REQUEST_LEN};
+use otlpx_benches::{floor, fnv1a64, StandardBatch, SPANS, STANDARD_REQUEST_FNV1A64, STANDARD_REQUEST_LEN};
 use otlpx_core::encode::encode_span;
 use prost::Message;
 
@@ -85,4 +85,78 @@ fn sdk_path_encodes_the_same_request() {
     assert_eq!(sdk, ours);
     // Same size on the wire, so the peers write the same number of bytes.
     assert_eq!(sdk.encoded_len(), batch.otlpx_request().len());
+}
+
+#[test]
+fn floor_writer_writes_the_request_span_entries() {
+    // The benchmark's floor row is only a bound if it writes the very bytes
+    // otlpx writes: the request ends with the span entries.
+    let batch = StandardBatch::new();
+    let request = batch.otlpx_request();
+    let mut room = 0;
+    batch.for_each_span(|s| {
+        assert!(floor::is_standard_shape(s));
+        room += floor::entry_bound(s);
+    });
+    let mut buf = vec![0u8; room];
+    let mut written = 0;
+    batch.for_each_span(|s| {
+        // SAFETY: `buf` holds `entry_bound` bytes for every span after `written`.
+        written += unsafe { floor::write_entry(buf.as_mut_ptr().add(written), s) };
+    });
+    assert!(request.ends_with(&buf[..written]));
+    // What precedes the entries is the framing: resource, scope, lengths.
+    assert!(
+        request.len() - written < 300,
+        "{} bytes before the entries",
+        request.len() - written
+    );
+    // The same from prebuilt views.
+    let mut again = vec![0u8; room];
+    let mut pos = 0;
+    batch.with_prebuilt_views(|views| {
+        for s in views {
+            // SAFETY: as above.
+            pos += unsafe { floor::write_entry(again.as_mut_ptr().add(pos), s) };
+        }
+    });
+    assert_eq!(&again[..pos], &buf[..written]);
+}
+
+#[test]
+fn floor_writer_stays_within_its_bound_for_other_shapes() {
+    use otlpx_core::{AnyValue, Event, KeyValue, Span};
+    let long = "x".repeat(300);
+    let attrs: Vec<KeyValue<'_>> = (0..8)
+        .map(|i| KeyValue::new(&long[..100 + i], AnyValue::Str(&long[..200 + i])))
+        .collect();
+    let ints = [KeyValue::new("a", -1i64), KeyValue::new("b", i64::MAX)];
+    let events = [Event {
+        name: &long,
+        attributes: &ints,
+        ..Event::default()
+    }];
+    let spans = [
+        Span::default(),
+        Span {
+            name: &long,
+            attributes: &attrs,
+            ..Span::default()
+        },
+        Span {
+            name: &long,
+            attributes: &attrs,
+            events: &events,
+            ..Span::default()
+        },
+    ];
+    for span in &spans {
+        assert!(!floor::is_standard_shape(span));
+        let bound = floor::entry_bound(span);
+        let mut buf = vec![0xa5u8; bound + 64];
+        // SAFETY: `buf` holds `bound` bytes (and a canary after them).
+        let n = unsafe { floor::write_entry(buf.as_mut_ptr(), span) };
+        assert!(n <= bound);
+        assert!(buf[bound..].iter().all(|&b| b == 0xa5), "wrote past the bound");
+    }
 }
