@@ -241,22 +241,12 @@ fn standard_batch_512(c: &mut Criterion) {
         });
     });
     {
-        // Room for every entry at its bound; the bytes are the request's spans.
-        let mut room = 0;
-        batch.for_each_span(|s| {
-            assert!(floor::is_standard_shape(s));
-            room += floor::entry_bound(s);
-        });
-        let mut buf = vec![0u8; room];
-        let mut written = 0;
-        batch.for_each_span(|s| {
-            // SAFETY: `buf` has `entry_bound` bytes for every span after `written`.
-            written += unsafe { floor::write_entry(buf.as_mut_ptr().add(written), s) };
-        });
         assert!(
-            request.ends_with(&buf[..written]),
+            request.ends_with(&floor::batch_entries(&batch)),
             "the floor writes the request's span entries"
         );
+        // Room for every entry at its bound.
+        let mut buf = vec![0u8; floor::batch_room(&batch)];
         let out = buf.as_mut_ptr();
         side.bench_function("floor_shape_writer", |b| {
             b.iter(|| {

@@ -6,8 +6,8 @@
 //! and an int attribute, every nested length in one byte): no dispatch on
 //! value types, no span limits, no bounds checks, no batcher. It writes the
 //! same `ScopeSpans.spans` entry bytes as `otlpx_core` (checked by
-//! `tests/standard_batch.rs`), with the same short-copy technique as core's
-//! writer (overlapping head and tail loads that stay inside the source).
+//! `tests/standard_batch.rs`), copying keys and values with the encoder's own
+//! routines (overlapping head and tail loads that stay inside the source).
 //! Must not: be used by the product. It is a bound, not an encoder: it writes
 //! wrong bytes for a span of another shape (never out of bounds, see
 //! [`entry_bound`]).
@@ -17,47 +17,10 @@
 //! target was set on, so the benchmark reports it in the same run (see
 //! `docs/PERFORMANCE.md`).
 
+use otlpx_core::encode::floor_support::{copy_key, copy_value};
 use otlpx_core::{AnyValue, KeyValue, Span};
 
-/// Copies `src` to `dst`, returning `dst` advanced by its length. Lengths
-/// 16 to 64 take four overlapping 16-byte pieces, shorter ones two 8- or
-/// 4-byte pieces or single bytes; every read is inside `src` and every write
-/// inside `dst[..src.len()]`.
-///
-/// # Safety
-/// `dst` is valid for `src.len()` bytes of writes.
-#[inline(always)]
-unsafe fn copy(dst: *mut u8, src: &[u8]) -> *mut u8 {
-    let n = src.len();
-    let sp = src.as_ptr();
-    // SAFETY: reads within `src[..n]`, writes within `dst[..n]` (the caller's).
-    unsafe {
-        if n >= 16 {
-            if n <= 64 {
-                let o2 = (n - 16).min(16);
-                let o3 = n.saturating_sub(32);
-                std::ptr::copy_nonoverlapping(sp, dst, 16);
-                std::ptr::copy_nonoverlapping(sp.add(o2), dst.add(o2), 16);
-                std::ptr::copy_nonoverlapping(sp.add(o3), dst.add(o3), 16);
-                std::ptr::copy_nonoverlapping(sp.add(n - 16), dst.add(n - 16), 16);
-            } else {
-                std::ptr::copy_nonoverlapping(sp, dst, n);
-            }
-        } else if n >= 8 {
-            std::ptr::copy_nonoverlapping(sp, dst, 8);
-            std::ptr::copy_nonoverlapping(sp.add(n - 8), dst.add(n - 8), 8);
-        } else if n >= 4 {
-            std::ptr::copy_nonoverlapping(sp, dst, 4);
-            std::ptr::copy_nonoverlapping(sp.add(n - 4), dst.add(n - 4), 4);
-        } else if n > 0 {
-            let (a, b, c) = (*sp, *sp.add(n / 2), *sp.add(n - 1));
-            *dst = a;
-            *dst.add(n / 2) = b;
-            *dst.add(n - 1) = c;
-        }
-        dst.add(n)
-    }
-}
+use crate::StandardBatch;
 
 /// Stores `N` bytes at `p`, returning `p` advanced by `N`.
 ///
@@ -99,14 +62,14 @@ unsafe fn str_pair(p: *mut u8, field_tag: u8, kv: &KeyValue<'_>) -> *mut u8 {
     let n = x.len() as u32;
     // SAFETY: 4 + k + 4 + n bytes, the caller's.
     unsafe {
-        let q = copy(
+        let q = copy_key(
             put(
                 p,
                 (field_tag as u32 | (k + n + 6) << 8 | 0x0a << 16 | k << 24).to_le_bytes(),
             ),
             kv.key.as_bytes(),
         );
-        copy(put(q, (0x000a_0212u32 + n * 0x0100_0100).to_le_bytes()), x)
+        copy_value(put(q, (0x000a_0212u32 + n * 0x0100_0100).to_le_bytes()), x)
     }
 }
 
@@ -123,7 +86,7 @@ unsafe fn int_pair(p: *mut u8, field_tag: u8, kv: &KeyValue<'_>) -> *mut u8 {
     let more = 0x0080_8080u32 >> (8 * (4 - n));
     // SAFETY: 4 + k + 8 bytes, the caller's.
     unsafe {
-        let q = copy(
+        let q = copy_key(
             put(
                 p,
                 (field_tag as u32 | (k + 5 + n) << 8 | 0x0a << 16 | k << 24).to_le_bytes(),
@@ -192,7 +155,7 @@ pub unsafe fn write_entry(out: *mut u8, span: &Span<'_>) -> usize {
         let mut q = put(put(start, [0x0a, 16]), span.trace_id);
         q = put(put(q, [0x12, 8]), span.span_id);
         q = put(put(q, [0x22, 8]), span.parent_span_id.unwrap_or_default());
-        q = copy(put(q, [0x2a, span.name.len() as u8]), span.name.as_bytes());
+        q = copy_value(put(q, [0x2a, span.name.len() as u8]), span.name.as_bytes());
         q = put(q, [0x30, span.kind as u8, 0x39]);
         q = put(q, span.start_time_unix_nano.to_le_bytes());
         q = put(q, [0x41]);
@@ -205,7 +168,7 @@ pub unsafe fn write_entry(out: *mut u8, span: &Span<'_>) -> usize {
         q = int_pair(q, 0x4a, &a[5]);
         let k = a[6].key.len() as u32;
         let b = matches!(a[6].value, AnyValue::Bool(true)) as u8;
-        q = copy(
+        q = copy_key(
             put(q, (0x4a | (k + 6) << 8 | 0x0a << 16 | k << 24).to_le_bytes()),
             a[6].key.as_bytes(),
         );
@@ -215,14 +178,14 @@ pub unsafe fn write_entry(out: *mut u8, span: &Span<'_>) -> usize {
             AnyValue::Double(d) => d,
             _ => 0.0,
         };
-        q = copy(
+        q = copy_key(
             put(q, (0x4a | (k + 13) << 8 | 0x0a << 16 | k << 24).to_le_bytes()),
             a[7].key.as_bytes(),
         );
         q = put(put(q, [0x12, 9, 0x21]), d.to_bits().to_le_bytes());
         let event = put(q, [0x5a, 0]);
         let mut r = put(put(event, [0x09]), e.time_unix_nano.to_le_bytes());
-        r = copy(put(r, [0x12, e.name.len() as u8]), e.name.as_bytes());
+        r = copy_value(put(r, [0x12, e.name.len() as u8]), e.name.as_bytes());
         r = str_pair(r, 0x1a, &ea[0]);
         r = int_pair(r, 0x1a, &ea[1]);
         *event.sub(1) = (r as usize - event as usize) as u8;
@@ -233,4 +196,29 @@ pub unsafe fn write_entry(out: *mut u8, span: &Span<'_>) -> usize {
         put(out, [0x12, len as u8 | 0x80, (len >> 7) as u8]);
         3 + len
     }
+}
+
+/// Bytes that hold every span of `batch` at its [`entry_bound`].
+///
+/// # Panics
+/// If a span of the batch is not of the standard shape.
+pub fn batch_room(batch: &StandardBatch) -> usize {
+    let mut room = 0;
+    batch.for_each_span(|s| {
+        assert!(is_standard_shape(s), "the standard batch has the standard shape");
+        room += entry_bound(s);
+    });
+    room
+}
+
+/// The span entries of the whole batch, as [`write_entry`] writes them.
+pub fn batch_entries(batch: &StandardBatch) -> Vec<u8> {
+    let mut buf = vec![0u8; batch_room(batch)];
+    let mut written = 0;
+    batch.for_each_span(|s| {
+        // SAFETY: `buf` holds `entry_bound` bytes for every span after `written`.
+        written += unsafe { write_entry(buf.as_mut_ptr().add(written), s) };
+    });
+    buf.truncate(written);
+    buf
 }

@@ -93,34 +93,24 @@ fn floor_writer_writes_the_request_span_entries() {
     // otlpx writes: the request ends with the span entries.
     let batch = StandardBatch::new();
     let request = batch.otlpx_request();
-    let mut room = 0;
-    batch.for_each_span(|s| {
-        assert!(floor::is_standard_shape(s));
-        room += floor::entry_bound(s);
-    });
-    let mut buf = vec![0u8; room];
-    let mut written = 0;
-    batch.for_each_span(|s| {
-        // SAFETY: `buf` holds `entry_bound` bytes for every span after `written`.
-        written += unsafe { floor::write_entry(buf.as_mut_ptr().add(written), s) };
-    });
-    assert!(request.ends_with(&buf[..written]));
+    let entries = floor::batch_entries(&batch);
+    assert!(request.ends_with(&entries));
     // What precedes the entries is the framing: resource, scope, lengths.
     assert!(
-        request.len() - written < 300,
+        request.len() - entries.len() < 300,
         "{} bytes before the entries",
-        request.len() - written
+        request.len() - entries.len()
     );
     // The same from prebuilt views.
-    let mut again = vec![0u8; room];
+    let mut again = vec![0u8; floor::batch_room(&batch)];
     let mut pos = 0;
     batch.with_prebuilt_views(|views| {
         for s in views {
-            // SAFETY: as above.
+            // SAFETY: `again` holds `entry_bound` bytes for every span after `pos`.
             pos += unsafe { floor::write_entry(again.as_mut_ptr().add(pos), s) };
         }
     });
-    assert_eq!(&again[..pos], &buf[..written]);
+    assert_eq!(&again[..pos], &entries[..]);
 }
 
 #[test]

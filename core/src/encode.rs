@@ -652,6 +652,33 @@ mod raw {
     }
 }
 
+/// The encoder's short-copy routines, for the benchmark's floor writer
+/// (`otlpx_benches::floor`), so that the floor copies strings exactly as the
+/// encoder does. Not part of the API.
+#[doc(hidden)]
+#[allow(unsafe_code)]
+pub mod floor_support {
+    /// Copies a value's bytes as the encoder does; returns `dst` advanced.
+    ///
+    /// # Safety
+    /// `dst` is valid for `src.len()` bytes of writes.
+    #[inline(always)]
+    pub unsafe fn copy_value(dst: *mut u8, src: &[u8]) -> *mut u8 {
+        // SAFETY: as the caller's.
+        unsafe { super::raw::slice(dst, src) }
+    }
+
+    /// Copies a key's bytes as the encoder does; returns `dst` advanced.
+    ///
+    /// # Safety
+    /// `dst` is valid for `src.len()` bytes of writes.
+    #[inline(always)]
+    pub unsafe fn copy_key(dst: *mut u8, src: &[u8]) -> *mut u8 {
+        // SAFETY: as the caller's.
+        unsafe { super::raw::slice_key(dst, src) }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The fast path for a whole span.
 
