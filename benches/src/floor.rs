@@ -69,7 +69,13 @@ unsafe fn str_pair(p: *mut u8, field_tag: u8, kv: &KeyValue<'_>) -> *mut u8 {
             ),
             kv.key.as_bytes(),
         );
-        copy_value(put(q, (0x000a_0212u32 + n * 0x0100_0100).to_le_bytes()), x)
+        copy_value(
+            put(
+                q,
+                0x000a_0212u32.wrapping_add(n.wrapping_mul(0x0100_0100)).to_le_bytes(),
+            ),
+            x,
+        )
     }
 }
 
@@ -113,8 +119,10 @@ pub fn entry_bound(span: &Span<'_>) -> usize {
     128 + span.name.len() + kv_bytes(span.attributes) + event
 }
 
-/// True when `span` has the standard batch's shape, for which
-/// [`write_entry`] writes the bytes otlpx writes.
+/// True when `span` has the standard batch's shape (its fields, the types
+/// and counts of its attributes and event). With every nested length under
+/// 128 bytes, as in the standard batch, [`write_entry`] then writes the
+/// bytes otlpx writes.
 pub fn is_standard_shape(span: &Span<'_>) -> bool {
     use AnyValue::{Bool, Double, Int, Str};
     let a = span.attributes;

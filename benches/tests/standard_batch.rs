@@ -118,7 +118,7 @@ fn floor_writer_stays_within_its_bound_for_other_shapes() {
     use otlpx_core::{AnyValue, Event, KeyValue, Span};
     let long = "x".repeat(300);
     let attrs: Vec<KeyValue<'_>> = (0..8)
-        .map(|i| KeyValue::new(&long[..100 + i], AnyValue::Str(&long[..200 + i])))
+        .map(|i| KeyValue::new(&long[..100 + i], AnyValue::Str(&long[..200 + 12 * i])))
         .collect();
     let ints = [KeyValue::new("a", -1i64), KeyValue::new("b", i64::MAX)];
     let events = [Event {
