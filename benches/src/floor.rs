@@ -219,14 +219,38 @@ pub fn batch_room(batch: &StandardBatch) -> usize {
     room
 }
 
+/// Writes the entries of every span of `batch`, each view built as
+/// [`StandardBatch::for_each_span`] builds it, from `out`; returns the bytes written.
+///
+/// # Safety
+/// `out` is valid for [`batch_room`]`(batch)` bytes of writes.
+#[inline]
+pub unsafe fn write_batch(out: *mut u8, batch: &StandardBatch) -> usize {
+    let mut pos = 0;
+    // SAFETY: each span's entry fits its `entry_bound` after the entries before it.
+    batch.for_each_span(|s| pos += unsafe { write_entry(out.add(pos), s) });
+    pos
+}
+
+/// [`write_batch`] from views built beforehand ([`StandardBatch::with_prebuilt_views`]).
+///
+/// # Safety
+/// `out` is valid for the sum of [`entry_bound`] over `views` bytes of writes.
+#[inline]
+pub unsafe fn write_views(out: *mut u8, views: &[Span<'_>]) -> usize {
+    let mut pos = 0;
+    for s in views {
+        // SAFETY: as the caller's, span by span.
+        pos += unsafe { write_entry(out.add(pos), s) };
+    }
+    pos
+}
+
 /// The span entries of the whole batch, as [`write_entry`] writes them.
 pub fn batch_entries(batch: &StandardBatch) -> Vec<u8> {
     let mut buf = vec![0u8; batch_room(batch)];
-    let mut written = 0;
-    batch.for_each_span(|s| {
-        // SAFETY: `buf` holds `entry_bound` bytes for every span after `written`.
-        written += unsafe { write_entry(buf.as_mut_ptr().add(written), s) };
-    });
+    // SAFETY: `buf` holds `batch_room` bytes.
+    let written = unsafe { write_batch(buf.as_mut_ptr(), batch) };
     buf.truncate(written);
     buf
 }

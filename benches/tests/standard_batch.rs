@@ -103,13 +103,8 @@ fn floor_writer_writes_the_request_span_entries() {
     );
     // The same from prebuilt views.
     let mut again = vec![0u8; floor::batch_room(&batch)];
-    let mut pos = 0;
-    batch.with_prebuilt_views(|views| {
-        for s in views {
-            // SAFETY: `again` holds `entry_bound` bytes for every span after `pos`.
-            pos += unsafe { floor::write_entry(again.as_mut_ptr().add(pos), s) };
-        }
-    });
+    // SAFETY: `again` holds `batch_room` bytes, the views' bounds.
+    let pos = batch.with_prebuilt_views(|views| unsafe { floor::write_views(again.as_mut_ptr(), views) });
     assert_eq!(&again[..pos], &entries[..]);
 }
 
